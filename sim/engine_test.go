@@ -1,0 +1,211 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"hbsim/clock"
+)
+
+type recorder struct{ got []int32 }
+
+func (r *recorder) Handle(e *Event) { r.got = append(r.got, e.A) }
+
+func TestSameTimeEventsRunFIFO(t *testing.T) {
+	r := &recorder{}
+	e := NewEngine(r)
+	at := clock.At(time.Second)
+	for i := range int32(50) {
+		e.Schedule(Event{At: at, A: i})
+	}
+	e.Schedule(Event{At: clock.At(time.Millisecond), A: -1})
+	e.RunUntil(at)
+	want := []int32{-1}
+	for i := range int32(50) {
+		want = append(want, i)
+	}
+	assert.Equal(t, want, r.got)
+}
+
+func TestRunUntilIsInclusiveAndAdvancesNow(t *testing.T) {
+	r := &recorder{}
+	e := NewEngine(r)
+	e.Schedule(Event{At: 10, A: 1})
+	e.Schedule(Event{At: 20, A: 2})
+	e.Schedule(Event{At: 21, A: 3})
+	n := e.RunUntil(20)
+	assert.Equal(t, uint64(2), n)
+	assert.Equal(t, []int32{1, 2}, r.got)
+	assert.Equal(t, clock.Time(20), e.Now())
+	e.RunUntil(100)
+	assert.Equal(t, clock.Time(100), e.Now())
+	assert.Equal(t, []int32{1, 2, 3}, r.got)
+}
+
+func TestSchedulingIntoThePastPanics(t *testing.T) {
+	e := NewEngine(&recorder{})
+	e.RunUntil(50)
+	assert.Panics(t, func() { e.Schedule(Event{At: 49}) })
+	tm := e.Schedule(Event{At: 60})
+	assert.Panics(t, func() { e.Reset(tm, 10) })
+	assert.NotPanics(t, func() { e.Schedule(Event{At: 50}) })
+}
+
+func TestStopAndReset(t *testing.T) {
+	r := &recorder{}
+	e := NewEngine(r)
+	a := e.Schedule(Event{At: 10, A: 1})
+	b := e.Schedule(Event{At: 10, A: 2})
+	c := e.Schedule(Event{At: 30, A: 3})
+	assert.True(t, e.Stop(a))
+	assert.False(t, e.Stop(a), "stopping twice")
+	c2, ok := e.Reset(c, 5)
+	require.True(t, ok)
+	assert.Equal(t, clock.Time(5), e.When(c2))
+	assert.False(t, e.Active(c), "old timer is stale after reset")
+	e.RunUntil(100)
+	assert.Equal(t, []int32{3, 2}, r.got)
+	assert.False(t, e.Stop(b), "stopping an event that already ran")
+	_, ok = e.Reset(b, 200)
+	assert.False(t, ok)
+	var zero Timer
+	assert.False(t, e.Active(zero))
+}
+
+func TestFnEvents(t *testing.T) {
+	e := NewEngine(&recorder{})
+	var got []string
+	e.At(2, func() { got = append(got, "b") })
+	e.At(1, func() {
+		got = append(got, "a")
+		e.After(5, func() { got = append(got, "c") })
+	})
+	e.RunUntil(clock.At(time.Second))
+	assert.Equal(t, []string{"a", "b", "c"}, got)
+}
+
+// TestHeapAgainstNaiveQueue checks the heap against a sorted slice on random
+// schedules with cancellations and reschedules.
+func TestHeapAgainstNaiveQueue(t *testing.T) {
+	type item struct {
+		at  clock.Time
+		seq int
+		id  int32
+	}
+	seeds := uint64(200)
+	if testing.Short() {
+		seeds = 20
+	}
+	for seed := range seeds {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		r := &recorder{}
+		e := NewEngine(r)
+		var naive []item
+		timers := map[int32]Timer{}
+		seq := 0
+		var want []int32
+		id := int32(0)
+		for step := 0; step < 2000; step++ {
+			switch op := rng.IntN(10); {
+			case op < 5:
+				at := e.Now() + clock.Time(rng.IntN(50))
+				timers[id] = e.Schedule(Event{At: at, A: id})
+				seq++
+				naive = append(naive, item{at, seq, id})
+				id++
+			case op < 6 && id > 0:
+				victim := int32(rng.IntN(int(id)))
+				stopped := e.Stop(timers[victim])
+				i := slices.IndexFunc(naive, func(it item) bool { return it.id == victim })
+				assert.Equal(t, i >= 0, stopped, "seed=%d stop %d", seed, victim)
+				if i >= 0 {
+					naive = slices.Delete(naive, i, i+1)
+				}
+			case op < 7 && id > 0:
+				victim := int32(rng.IntN(int(id)))
+				at := e.Now() + clock.Time(rng.IntN(50))
+				nt, ok := e.Reset(timers[victim], at)
+				i := slices.IndexFunc(naive, func(it item) bool { return it.id == victim })
+				assert.Equal(t, i >= 0, ok, "seed=%d reset %d", seed, victim)
+				if ok {
+					timers[victim] = nt
+					seq++
+					naive[i] = item{at, seq, victim}
+				}
+			default:
+				slices.SortFunc(naive, func(a, b item) int {
+					if a.at != b.at {
+						return int(a.at - b.at)
+					}
+					return a.seq - b.seq
+				})
+				if len(naive) > 0 {
+					want = append(want, naive[0].id)
+					naive = naive[1:]
+				}
+				e.Step()
+			}
+		}
+		require.Equal(t, want, r.got, "seed=%d", seed)
+	}
+}
+
+type counter struct {
+	e *Engine
+	n int
+}
+
+func (c *counter) Handle(ev *Event) {
+	c.n++
+	ev.At = ev.At.Add(time.Duration(1 + ev.X%997))
+	c.e.Schedule(*ev)
+}
+
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	c := &counter{}
+	e := NewEngine(c)
+	c.e = e
+	for i := range uint64(1000) {
+		e.Schedule(Event{At: clock.Time(i), X: i})
+	}
+	e.RunUntil(50_000)
+	allocs := testing.AllocsPerRun(10, func() { e.RunUntil(e.Now() + 10_000) })
+	assert.Zero(t, allocs)
+}
+
+func BenchmarkEngine(b *testing.B) {
+	for _, n := range []int{1000, 100000} {
+		b.Run(fmt.Sprintf("pending=%d", n), func(b *testing.B) {
+			c := &counter{}
+			e := NewEngine(c)
+			c.e = e
+			for i := range uint64(n) {
+				e.Schedule(Event{At: clock.Time(i), X: i})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Step()
+			}
+		})
+	}
+}
+
+func TestStreamsAreIndependent(t *testing.T) {
+	a1 := Stream(7, "client-jitter", 0)
+	b1 := Stream(7, "client-jitter", 1)
+	x := a1.Uint64()
+	// Drawing from b does not change a's next value.
+	a2 := Stream(7, "client-jitter", 0)
+	for range 10 {
+		b1.Uint64()
+	}
+	assert.Equal(t, x, a2.Uint64())
+	assert.NotEqual(t, Stream(7, "client-jitter", 0).Uint64(), Stream(7, "network", 0).Uint64())
+	assert.NotEqual(t, Stream(7, "x", 0).Uint64(), Stream(8, "x", 0).Uint64())
+}
