@@ -1,0 +1,406 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version selects which ZooKeeper client loop a client runs (zk-semantics §1.8).
+type Version uint8
+
+// The client version profiles.
+const (
+	// V38 is ZooKeeper 3.4.6 to 3.9.2: the -1000 ms / 10 s ping tweak, the
+	// random pre-connect sleep only after the first TCP connect, the spin delay
+	// when wrapping to the last handshaken host, and no client-side expiry.
+	V38 Version = iota
+	// V33 is the seed's 3.3.3 loop: ping at rt/2, random sleep before every
+	// attempt but the first, spin delay on the last TCP-connected host.
+	V33
+	// V39 is 3.9.3 and later: V38 plus client-side expiry at 4T/3 of silence,
+	// connect deadline on idle send, last-heard not reset on errors.
+	V39
+)
+
+var versionNames = [...]string{"3.8", "3.3", "3.9"}
+
+func (v Version) String() string {
+	if int(v) < len(versionNames) {
+		return versionNames[v]
+	}
+	return fmt.Sprintf("Version(%d)", v)
+}
+
+// ParseVersion accepts "3.3", "3.8" or "3.9".
+func ParseVersion(s string) (Version, bool) {
+	for i, n := range versionNames {
+		if n == s {
+			return Version(i), true
+		}
+	}
+	return 0, false
+}
+
+// Transport selects how lost packets come back.
+type Transport uint8
+
+// Transports.
+const (
+	// TCP retransmits lost data with RTO backoff and lost SYNs on the SYN
+	// schedule; the client's orphaned socket keeps retransmitting after close.
+	TCP Transport = iota
+	// Ideal delivers every packet lost to an outage the instant the outage ends
+	// (the closed-form oracle's transport).
+	Ideal
+)
+
+func (t Transport) String() string {
+	if t == Ideal {
+		return "ideal"
+	}
+	return "tcp"
+}
+
+// SYNSchedule is the kernel's SYN retransmission rule.
+type SYNSchedule uint8
+
+// SYN schedules.
+const (
+	// SYNClassic retransmits after 1, 2, 4, 8, ... s (cumulative 1, 3, 7, 15 s).
+	SYNClassic SYNSchedule = iota
+	// SYNLinear is Linux >= 6.5 with tcp_syn_linear_timeouts=4: four retries 1 s
+	// apart, then doubling.
+	SYNLinear
+)
+
+func (s SYNSchedule) String() string {
+	if s == SYNLinear {
+		return "linear"
+	}
+	return "classic"
+}
+
+// Config is everything one simulated run needs. Zero values of optional
+// fields mean the documented default; Defaults fills them in.
+type Config struct {
+	Seed    uint64
+	Horizon time.Duration // the run covers [0, Horizon]
+	Clients int           // client sessions (each its own client process)
+	Servers int           // ensemble size; 1 = standalone
+	Leader  int           // index of the server holding the session tracker
+
+	Server  ServerConfig
+	Client  ClientConfig
+	Network NetworkConfig
+	Faults  []Fault
+
+	// DeadClientProbe adds one extra session that crashes at a random instant
+	// and is not counted among Clients; the run reports how long its session
+	// lingered on the tracker (the dead-client detection time).
+	DeadClientProbe bool
+}
+
+// ServerConfig is the ZooKeeper server side (zk-semantics §2).
+type ServerConfig struct {
+	TickTime          time.Duration // k; default 2 s
+	MinSessionTimeout time.Duration // default 2k
+	MaxSessionTimeout time.Duration // default 20k
+	// NoBucketRounding expires a session exactly T after its last touch instead
+	// of at the next tick boundary (closed-form oracle switch).
+	NoBucketRounding bool
+	// QuorumLatency is the one-way leader<->follower delay; default 0.5 ms.
+	QuorumLatency time.Duration
+	// NoConnReaper disables the 3.5+ NIO connection reaper (idle connections
+	// closed after about T..T+10 s), which bounds the orphaned-socket path.
+	NoConnReaper bool
+}
+
+// ClientConfig is the ZooKeeper client side (zk-semantics §1).
+type ClientConfig struct {
+	SessionTimeout time.Duration // T_req; default 10 s
+	Version        Version
+	// Hosts is the connect string as server indices; default every server once.
+	Hosts []int
+	// KeepHostOrder skips the one-time shuffle of the host list.
+	KeepHostOrder bool
+	// RequestInterval, when non-nil, is the law of the gap between
+	// application requests (each resets lastSend and touches the session).
+	RequestInterval *Law
+	// FixedReconnect, when > 0, replaces the reconnect mechanics by a constant:
+	// the session is touched exactly FixedReconnect after the client can first
+	// reach a server again (closed-form oracle switch; no sleeps, no connect
+	// timeouts).
+	FixedReconnect time.Duration
+}
+
+// NetworkConfig is the client<->server paths and the transport.
+type NetworkConfig struct {
+	Latency   *Law // one-way delay per packet; nil = fixed 1 ms
+	Transport Transport
+	SYN       SYNSchedule
+	// NoOrphanRetransmit drops a closed socket's unacknowledged bytes instead
+	// of letting the kernel keep retransmitting them (zk-semantics §3.1 B.2).
+	NoOrphanRetransmit bool
+	RTOMin             time.Duration // default 200 ms
+	RTOMax             time.Duration // default 120 s
+	// OrphanRetries is how many retransmissions an orphaned socket makes before
+	// the kernel gives up (Linux tcp_orphan_retries=0 means 8); default 8.
+	OrphanRetries int
+	// DataRetries is tcp_retries2: retransmissions before an open connection
+	// is aborted with ETIMEDOUT; default 15.
+	DataRetries int
+}
+
+// FaultKind is what a fault does.
+type FaultKind uint8
+
+// Fault kinds.
+const (
+	// Outage drops packets silently on the selected paths (no reset).
+	Outage FaultKind = iota
+	// ServerCrash kills a server process: its connections reset, connects are
+	// refused until it restarts after the fault's duration.
+	ServerCrash
+	// ClientPause freezes a client process (GC, VM migration) for the duration.
+	ClientPause
+)
+
+var faultNames = [...]string{"outage", "server-crash", "client-pause"}
+
+func (k FaultKind) String() string {
+	if int(k) < len(faultNames) {
+		return faultNames[k]
+	}
+	return fmt.Sprintf("FaultKind(%d)", k)
+}
+
+// Direction selects which way an outage drops packets.
+type Direction uint8
+
+// Directions.
+const (
+	Both Direction = iota
+	ClientToServer
+	ServerToClient
+)
+
+func (d Direction) String() string {
+	switch d {
+	case ClientToServer:
+		return "client-to-server"
+	case ServerToClient:
+		return "server-to-client"
+	}
+	return "both"
+}
+
+// AllClients and AllServers select every client or server.
+const (
+	AllClients = -1
+	AllServers = -1
+)
+
+// Target selects what a fault hits.
+type Target struct {
+	// Client is a client index, or AllClients. For an outage or pause with
+	// AllClients, Shared says whether one episode hits every client at once
+	// (a switch, a rack) or every client has its own independent process.
+	Client int
+	Shared bool
+	// Server is a server index or AllServers: for an outage, the far end of
+	// the paths cut; for a crash, the process killed.
+	Server    int
+	Direction Direction
+}
+
+// ArrivalKind is how fault episodes arrive.
+type ArrivalKind uint8
+
+// Arrival kinds.
+const (
+	Scripted ArrivalKind = iota // at the listed times
+	Poisson                     // exponential gaps with mean Every
+	Periodic                    // every Every, first at Offset
+)
+
+// Fault is one fault process.
+type Fault struct {
+	Kind   FaultKind
+	Target Target
+
+	Arrival ArrivalKind
+	// At lists the start times of scripted episodes.
+	At []time.Duration
+	// Phase, when PhaseSet, anchors each scripted episode to the session:
+	// the episode starts Phase after the first tracker touch of the target
+	// client's session at or after At (zk-semantics §3.1's φ).
+	Phase    time.Duration
+	PhaseSet bool
+	// Every is the mean gap (Poisson) or the period (Periodic).
+	Every  time.Duration
+	Offset time.Duration // Periodic: first episode at Offset; Poisson: none before Offset
+	// Duration is the law of each episode's length.
+	Duration Law
+}
+
+// Defaults returns c with every unset optional field at its default.
+func (c Config) Defaults() Config {
+	if c.Clients == 0 {
+		c.Clients = 1
+	}
+	if c.Servers == 0 {
+		c.Servers = 1
+	}
+	s := &c.Server
+	if s.TickTime == 0 {
+		s.TickTime = 2 * time.Second
+	}
+	if s.MinSessionTimeout == 0 {
+		s.MinSessionTimeout = 2 * s.TickTime
+	}
+	if s.MaxSessionTimeout == 0 {
+		s.MaxSessionTimeout = 20 * s.TickTime
+	}
+	if s.QuorumLatency == 0 {
+		s.QuorumLatency = 500 * time.Microsecond
+	}
+	cl := &c.Client
+	if cl.SessionTimeout == 0 {
+		cl.SessionTimeout = 10 * time.Second
+	}
+	if cl.Hosts == nil {
+		cl.Hosts = make([]int, c.Servers)
+		for i := range cl.Hosts {
+			cl.Hosts[i] = i
+		}
+	}
+	n := &c.Network
+	if n.Latency == nil {
+		l := Fixed(time.Millisecond)
+		n.Latency = &l
+	}
+	if n.RTOMin == 0 {
+		n.RTOMin = 200 * time.Millisecond
+	}
+	if n.RTOMax == 0 {
+		n.RTOMax = 120 * time.Second
+	}
+	if n.OrphanRetries == 0 {
+		n.OrphanRetries = 8
+	}
+	if n.DataRetries == 0 {
+		n.DataRetries = 15
+	}
+	return c
+}
+
+// Validate reports every problem with a defaulted Config at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Horizon <= 0 {
+		bad("horizon must be positive, got %v", c.Horizon)
+	}
+	if c.Clients < 1 {
+		bad("clients must be at least 1, got %d", c.Clients)
+	}
+	if c.Servers < 1 {
+		bad("servers must be at least 1, got %d", c.Servers)
+	}
+	if c.Leader < 0 || c.Leader >= c.Servers {
+		bad("leader %d is not a server index in [0, %d)", c.Leader, c.Servers)
+	}
+	s := c.Server
+	if s.TickTime <= 0 {
+		bad("tick time must be positive, got %v", s.TickTime)
+	}
+	if s.MinSessionTimeout <= 0 || s.MaxSessionTimeout < s.MinSessionTimeout {
+		bad("session timeout range [%v, %v] is empty or not positive", s.MinSessionTimeout, s.MaxSessionTimeout)
+	}
+	if s.QuorumLatency < 0 {
+		bad("quorum latency must not be negative, got %v", s.QuorumLatency)
+	}
+	if c.Client.SessionTimeout <= 0 {
+		bad("session timeout must be positive, got %v", c.Client.SessionTimeout)
+	}
+	if len(c.Client.Hosts) == 0 {
+		bad("host list is empty")
+	}
+	for _, h := range c.Client.Hosts {
+		if h < 0 || h >= c.Servers {
+			bad("host %d is not a server index in [0, %d)", h, c.Servers)
+		}
+	}
+	if c.Client.RequestInterval != nil {
+		if err := c.Client.RequestInterval.Validate(); err != nil {
+			bad("request interval: %w", err)
+		}
+	}
+	if c.Client.FixedReconnect < 0 {
+		bad("fixed reconnect must not be negative, got %v", c.Client.FixedReconnect)
+	}
+	if c.Network.Latency == nil {
+		bad("latency law is not set")
+	} else if err := c.Network.Latency.Validate(); err != nil {
+		bad("latency: %w", err)
+	}
+	if c.Network.RTOMin <= 0 || c.Network.RTOMax < c.Network.RTOMin {
+		bad("rto range [%v, %v] is empty or not positive", c.Network.RTOMin, c.Network.RTOMax)
+	}
+	for i, f := range c.Faults {
+		if err := f.validate(c); err != nil {
+			bad("fault %d (%s): %w", i+1, f.Kind, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (f Fault) validate(c Config) error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if f.Target.Client != AllClients && (f.Target.Client < 0 || f.Target.Client >= c.Clients) {
+		bad("client %d is not a client index in [0, %d)", f.Target.Client, c.Clients)
+	}
+	if f.Target.Server != AllServers && (f.Target.Server < 0 || f.Target.Server >= c.Servers) {
+		bad("server %d is not a server index in [0, %d)", f.Target.Server, c.Servers)
+	}
+	if f.Kind == ServerCrash && f.Target.Server == AllServers && c.Servers > 1 {
+		bad("a server crash needs one server index")
+	}
+	switch f.Arrival {
+	case Scripted:
+		if len(f.At) == 0 {
+			bad("a scripted fault needs at least one start time")
+		}
+		for _, t := range f.At {
+			if t < 0 {
+				bad("start time %v is negative", t)
+			}
+		}
+		if f.PhaseSet && f.Phase < 0 {
+			bad("phase %v is negative", f.Phase)
+		}
+		if f.PhaseSet && f.Target.Client == AllClients && !f.Target.Shared {
+			bad("a phase needs one client, or shared episodes anchored to client 0")
+		}
+	case Poisson, Periodic:
+		if f.Every <= 0 {
+			bad("the mean gap or period must be positive, got %v", f.Every)
+		}
+		if f.Offset < 0 {
+			bad("offset %v is negative", f.Offset)
+		}
+	default:
+		bad("unknown arrival kind %d", f.Arrival)
+	}
+	if err := f.Duration.Validate(); err != nil {
+		bad("duration: %w", err)
+	}
+	return errors.Join(errs...)
+}
+
+// Negotiate is the server's clamp of a requested timeout (zk-semantics §2.1).
+func (s ServerConfig) Negotiate(requested time.Duration) time.Duration {
+	return min(max(requested, s.MinSessionTimeout), s.MaxSessionTimeout)
+}
