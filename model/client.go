@@ -1,0 +1,456 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"hbsim/clock"
+)
+
+// Client is one ZooKeeper client process: the ClientCnxn SendThread loop
+// (zk-semantics §1) as a pure state machine. Every input is one wakeup of the
+// loop (a select timeout, a packet, a connect completing or failing, the end
+// of a sleep); every wakeup runs what the real loop runs at that point, then
+// sets the next wakeup. Times inside the loop are whole milliseconds, as the
+// Java clock gives them.
+//
+// The loop, in the seed's words (3.8 profile; 3.3 and 3.9 differ as noted):
+//
+//	while alive:
+//	    if not connected:                     // after an error: cleanup slept 100 ms
+//	        addr = hosts.next(1000)           // sleeps 1 s when wrapping to the last good host
+//	        sleep U[0,1000) unless first connect
+//	        connect(addr); lastSend = lastHeard = now
+//	    to = (connected ? rt : ct) - idleRecv
+//	    if to <= 0: raise SessionTimeout      // -> Disconnected, reconnect
+//	    if connected and idleSend is past rt/2 (-1 s tweak) or > 10 s: send ping; lastSend = now
+//	    select(min(to, timeToNextPing)); now = clock()
+//	    on readable packet: lastHeard = now   // ConnectResponse(0) -> Expired
+//	on error: close socket, sleep 100 ms, queue Disconnected (once per episode)
+type Client struct {
+	ID      int32
+	version Version
+	treq    time.Duration // requested session timeout T_req
+	fixedR  time.Duration // closed-form oracle: no sleeps, no connect timeout
+	rng     *rand.Rand    // the U[0,1000) sleeps
+	hosts   []int32       // the connect string after the one-time shuffle
+
+	// StaticHostProvider (3.4+): currentIndex and lastIndex; for 3.3,
+	// lastIndex is the last TCP-connected index.
+	current, last int
+
+	phase          clientPhase
+	conn           int32 // number of the current socket; sockets are numbered 1, 2, ...
+	connHost       int   // host index of the current socket
+	firstConnect   bool  // isFirstConnect: no TCP connect has succeeded yet
+	everAttempted  bool  // 3.3: the very first attempt skips the random sleep
+	sessionID      int64 // 0 until the first handshake
+	negotiated     time.Duration
+	rt, ct         int64 // read and connect timeouts, ms
+	expiration     int64 // 3.9: 4T/3, ms
+	lastSend       int64 // ms
+	lastHeard      int64 // ms
+	lastState      State // the event thread's last delivered state (dedup)
+	pendingReplies int   // application requests awaiting a reply
+
+	out []Effect
+}
+
+type clientPhase uint8
+
+const (
+	phaseStart      clientPhase = iota // not started
+	phaseCleanup                       // Thread.sleep(100) in cleanup after an error
+	phaseSpin                          // hostProvider.next sleeping the spin delay
+	phaseJitter                        // startConnect sleeping U[0,1000)
+	phaseConnecting                    // SYN sent, waiting for TCP connect
+	phaseHandshake                     // TCP up, ConnectRequest sent, state CONNECTING
+	phaseConnected                     // state CONNECTED
+	phaseClosed                        // Expired: the handle is dead
+	phaseCrashed                       // the process died (dead-client probe)
+)
+
+const (
+	cleanupSleep   = 100 * time.Millisecond // ClientCnxnSocketNIO.cleanup
+	spinDelay      = 1000 * time.Millisecond
+	maxPingSilence = 10000 // ms, MAX_SEND_PING_INTERVAL (3.4.6+)
+	pingEarlyBy    = 1000  // ms, the ZOOKEEPER-1751 tweak
+)
+
+// ClientParams configures a Client.
+type ClientParams struct {
+	ID             int32
+	Version        Version
+	SessionTimeout time.Duration // T_req
+	Hosts          []int32       // server indices in connect-string order
+	KeepHostOrder  bool
+	FixedReconnect time.Duration
+	Rand           *rand.Rand // the client's own stream: shuffle and sleeps
+}
+
+// NewClient returns a client that has not started.
+func NewClient(p ClientParams) *Client {
+	hosts := append([]int32(nil), p.Hosts...)
+	if !p.KeepHostOrder {
+		p.Rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
+	}
+	c := &Client{
+		ID: p.ID, version: p.Version, treq: p.SessionTimeout, fixedR: p.FixedReconnect,
+		rng: p.Rand, hosts: hosts, current: -1, last: -1, firstConnect: true,
+		out: make([]Effect, 0, 8),
+	}
+	c.setTimeouts(p.SessionTimeout)
+	return c
+}
+
+// setTimeouts applies the readTimeout/connectTimeout formulas of §1.1 to T.
+func (c *Client) setTimeouts(t time.Duration) {
+	ms := t.Milliseconds()
+	c.rt = ms * 2 / 3
+	c.ct = ms / int64(len(c.hosts))
+	c.expiration = ms * 4 / 3
+	if c.fixedR > 0 {
+		c.ct = math.MaxInt32 // the oracle's attempts never time out
+	}
+}
+
+// Hosts is the host list after the shuffle.
+func (c *Client) Hosts() []int32 { return c.hosts }
+
+// SessionID is the current session (0 before the first handshake).
+func (c *Client) SessionID() int64 { return c.sessionID }
+
+// Negotiated is the timeout the server granted at the last handshake.
+func (c *Client) Negotiated() time.Duration { return c.negotiated }
+
+// Connected reports whether the client is in state CONNECTED.
+func (c *Client) Connected() bool { return c.phase == phaseConnected }
+
+// Alive reports whether the handle still runs its loop.
+func (c *Client) Alive() bool { return c.phase != phaseClosed && c.phase != phaseCrashed }
+
+// Conn is the number of the client's current socket, 0 if none.
+func (c *Client) Conn() int32 {
+	if c.phase == phaseConnecting || c.phase == phaseHandshake || c.phase == phaseConnected {
+		return c.conn
+	}
+	return 0
+}
+
+// ReadTimeout is rt.
+func (c *Client) ReadTimeout() time.Duration { return time.Duration(c.rt) * time.Millisecond }
+
+// Start runs the first loop iteration: pick the first host and connect.
+func (c *Client) Start(now clock.Time) []Effect {
+	c.out = c.out[:0]
+	c.nextHost(now)
+	return c.out
+}
+
+// Renew makes the handle a fresh one after Expired, as an application does
+// (a new ZooKeeper object: new session, first-connect rules again).
+func (c *Client) Renew(now clock.Time) []Effect {
+	c.out = c.out[:0]
+	c.sessionID, c.negotiated = 0, 0
+	c.firstConnect, c.everAttempted = true, false
+	c.current, c.last = -1, -1
+	c.lastState = StateNone
+	c.setTimeouts(c.treq)
+	c.nextHost(now)
+	return c.out
+}
+
+// Crash kills the process: its sockets close (the kernel sends FIN) and the
+// loop never runs again.
+func (c *Client) Crash(now clock.Time) []Effect {
+	c.out = c.out[:0]
+	if conn := c.Conn(); conn != 0 {
+		c.emit(Effect{Kind: EffClose, Conn: conn})
+	}
+	c.phase = phaseCrashed
+	c.emit(Effect{Kind: EffWake, At: clock.Never})
+	c.note("client-crashed", 0)
+	return c.out
+}
+
+// OnWake is the loop timer firing: a select timeout or the end of a sleep.
+func (c *Client) OnWake(now clock.Time) []Effect {
+	c.out = c.out[:0]
+	switch c.phase {
+	case phaseCleanup:
+		c.afterCleanup(now)
+	case phaseSpin:
+		c.startConnect(now)
+	case phaseJitter:
+		if c.version == V33 {
+			c.startConnect(now) // 3.3 sleeps before choosing the address
+		} else {
+			c.connect(now)
+		}
+	case phaseConnecting, phaseHandshake, phaseConnected:
+		c.iterate(now)
+	}
+	return c.out
+}
+
+// OnTCPConnected is finishConnect succeeding on socket conn.
+func (c *Client) OnTCPConnected(now clock.Time, conn int32) []Effect {
+	c.out = c.out[:0]
+	if conn != c.conn || c.phase != phaseConnecting {
+		return c.out
+	}
+	ms := now.Millis()
+	c.lastHeard, c.lastSend = ms, ms
+	c.firstConnect = false
+	if c.version == V33 {
+		c.last = c.connHost // lastConnectIndex is set at TCP connect in 3.3
+	}
+	c.phase = phaseHandshake
+	c.note("tcp-connected", 0)
+	c.emit(Effect{Kind: EffSend, Conn: conn, Msg: Message{Kind: MsgConnectRequest, Session: c.sessionID, Timeout: c.treq}})
+	c.iterate(now)
+	return c.out
+}
+
+// OnTCPFailed is finishConnect throwing: the SYN was refused (RST) or the
+// connection attempt was aborted by the kernel.
+func (c *Client) OnTCPFailed(now clock.Time, conn int32) []Effect {
+	c.out = c.out[:0]
+	if conn != c.conn || c.phase != phaseConnecting {
+		return c.out
+	}
+	c.note("connect-refused", 0)
+	c.fail(now)
+	return c.out
+}
+
+// OnAborted is the kernel giving up on an established connection
+// (retransmissions exhausted): the next read fails.
+func (c *Client) OnAborted(now clock.Time, conn int32) []Effect {
+	c.out = c.out[:0]
+	if conn != c.Conn() {
+		return c.out
+	}
+	c.note("connection-aborted", 0)
+	c.fail(now)
+	return c.out
+}
+
+// OnMessage is a packet read from socket conn.
+func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
+	c.out = c.out[:0]
+	if conn != c.Conn() || c.phase == phaseConnecting {
+		return c.out // a late packet on a socket the client already closed
+	}
+	ms := now.Millis()
+	switch m.Kind {
+	case MsgClose:
+		c.note("end-of-stream", 0)
+		c.fail(now)
+		return c.out
+	case MsgConnectResponse:
+		c.lastHeard = ms
+		if c.phase != phaseHandshake {
+			return c.out
+		}
+		c.onConnected(now, m)
+		if c.phase == phaseClosed {
+			return c.out
+		}
+	case MsgPingReply:
+		c.lastHeard = ms
+		c.note("ping-reply", 0)
+	case MsgReply:
+		c.lastHeard = ms
+		if c.pendingReplies > 0 {
+			c.pendingReplies--
+		}
+		c.note("reply", 0)
+	}
+	c.iterate(now)
+	return c.out
+}
+
+// OnRequest is the application issuing a request (it wakes the loop).
+func (c *Client) OnRequest(now clock.Time) []Effect {
+	c.out = c.out[:0]
+	if c.phase != phaseConnected {
+		c.note("request-failed", 0) // CONNECTIONLOSS while not connected
+		return c.out
+	}
+	c.emit(Effect{Kind: EffSend, Conn: c.conn, Msg: Message{Kind: MsgRequest, Session: c.sessionID}})
+	c.lastSend = now.Millis()
+	c.pendingReplies++
+	c.note("request-sent", 0)
+	c.iterate(now)
+	return c.out
+}
+
+// onConnected is ClientCnxn.onConnected for a ConnectResponse.
+func (c *Client) onConnected(now clock.Time, m Message) {
+	if m.Timeout <= 0 {
+		c.note("session-expired-at-server", 0)
+		c.phase = phaseClosed
+		c.emit(Effect{Kind: EffClose, Conn: c.conn})
+		c.emit(Effect{Kind: EffWake, At: clock.Never})
+		c.deliver(Expired)
+		return
+	}
+	c.sessionID = m.Session
+	c.negotiated = m.Timeout
+	c.setTimeouts(m.Timeout)
+	if c.version != V33 {
+		c.last = c.current // hostProvider.onConnected
+	}
+	c.phase = phaseConnected
+	c.deliver(SyncConnected)
+}
+
+// iterate is the top of the loop while a socket exists (§1.3 steps 2-4).
+func (c *Client) iterate(now clock.Time) {
+	ms := now.Millis()
+	idleRecv := ms - c.lastHeard
+	idleSend := ms - c.lastSend
+	var to int64
+	switch {
+	case c.phase == phaseConnected:
+		to = c.rt - idleRecv
+	case c.version == V39:
+		to = c.ct - idleSend
+	default:
+		to = c.ct - idleRecv
+	}
+	if c.version == V39 && c.sessionID != 0 && c.expiration-idleRecv <= 0 {
+		c.note("client-session-timeout", time.Duration(idleRecv)*time.Millisecond)
+		c.phase = phaseClosed
+		c.emit(Effect{Kind: EffClose, Conn: c.conn})
+		c.emit(Effect{Kind: EffWake, At: clock.Never})
+		c.deliver(Expired)
+		return
+	}
+	if to <= 0 {
+		if c.phase == phaseConnected {
+			c.note("read-timeout", time.Duration(idleRecv)*time.Millisecond)
+		} else {
+			c.note("connect-timeout", time.Duration(idleRecv)*time.Millisecond)
+		}
+		c.fail(now)
+		return
+	}
+	if c.phase == phaseConnected {
+		next := c.rt/2 - idleSend
+		due := next <= 0
+		if c.version != V33 {
+			if idleSend > pingEarlyBy {
+				next -= pingEarlyBy
+			}
+			due = next <= 0 || idleSend > maxPingSilence
+		}
+		if due {
+			c.emit(Effect{Kind: EffSend, Conn: c.conn, Msg: Message{Kind: MsgPing, Session: c.sessionID}})
+			c.note("ping-sent", 0)
+			c.lastSend = ms
+			next = c.rt / 2 // the queued ping wakes the loop, which finds idleSend = 0
+		}
+		to = min(to, next)
+	}
+	c.emit(Effect{Kind: EffWake, At: now.Add(time.Duration(to) * time.Millisecond)})
+}
+
+// fail is the catch block: close the socket, fail pending requests, then
+// sleep 100 ms in cleanup before Disconnected is queued.
+func (c *Client) fail(now clock.Time) {
+	c.emit(Effect{Kind: EffClose, Conn: c.conn})
+	c.pendingReplies = 0
+	if c.fixedR > 0 {
+		c.afterCleanup(now)
+		return
+	}
+	c.phase = phaseCleanup
+	c.emit(Effect{Kind: EffWake, At: now.Add(cleanupSleep)})
+}
+
+func (c *Client) afterCleanup(now clock.Time) {
+	if c.phase == phaseClosed {
+		return
+	}
+	c.deliver(Disconnected)
+	if c.version != V39 {
+		ms := now.Millis()
+		c.lastHeard, c.lastSend = ms, ms
+	}
+	c.nextHost(now)
+}
+
+// nextHost chooses the next address: StaticHostProvider.next(1000) for 3.4+,
+// the 3.3 rotation otherwise. The 3.3 loop sleeps U[0,1000) first.
+func (c *Client) nextHost(now clock.Time) {
+	if c.version == V33 {
+		if c.everAttempted && c.fixedR == 0 {
+			c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, "reconnect-delay")
+			return
+		}
+		c.everAttempted = true
+		c.startConnect(now)
+		return
+	}
+	c.startConnect(now)
+}
+
+// startConnect advances the host index and applies the spin delay, then the
+// random sleep (3.4+) before the SYN.
+func (c *Client) startConnect(now clock.Time) {
+	if c.phase != phaseSpin {
+		c.current = (c.current + 1) % len(c.hosts)
+		spin := c.current == c.last && c.fixedR == 0
+		if c.last == -1 && c.version != V33 {
+			c.last = 0
+		}
+		if spin {
+			c.sleep(now, phaseSpin, spinDelay, "spin-delay")
+			return
+		}
+	}
+	c.connHost = c.current
+	if c.version != V33 && !c.firstConnect && c.fixedR == 0 {
+		c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, "reconnect-delay")
+		return
+	}
+	c.connect(now)
+}
+
+func (c *Client) sleep(now clock.Time, p clientPhase, d time.Duration, note string) {
+	c.phase = p
+	c.note(note, d)
+	c.emit(Effect{Kind: EffWake, At: now.Add(d)})
+}
+
+// connect issues the non-blocking connect and resets lastSend/lastHeard.
+func (c *Client) connect(now clock.Time) {
+	c.conn++
+	c.phase = phaseConnecting
+	c.emit(Effect{Kind: EffConnect, Conn: c.conn, Server: c.hosts[c.connHost]})
+	ms := now.Millis()
+	c.lastSend = ms
+	if c.version != V39 {
+		c.lastHeard = ms
+	}
+	c.iterate(now)
+}
+
+// deliver queues a watcher event; the event thread drops a repeat of the
+// state it delivered last.
+func (c *Client) deliver(s State) {
+	if s == c.lastState {
+		return
+	}
+	c.lastState = s
+	c.emit(Effect{Kind: EffState, State: s})
+}
+
+func (c *Client) emit(e Effect) { c.out = append(c.out, e) }
+
+func (c *Client) note(word string, d time.Duration) {
+	c.out = append(c.out, Effect{Kind: EffNote, Note: word, Dur: d, Conn: c.conn})
+}

@@ -1,0 +1,287 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"hbsim/clock"
+	"hbsim/sim"
+)
+
+// faultProc is one fault process: a Fault applied to one target. A fault on
+// every client with independent episodes becomes one process per client.
+type faultProc struct {
+	index     int // position in Config.Faults
+	f         *Fault
+	client    int // a client index, or AllClients for a shared episode
+	durations *Sampler
+	arrivals  *rand.Rand
+	crashes   int // overlapping crash episodes in force (server crash)
+}
+
+func (w *World) buildFaults() {
+	for fi := range w.cfg.Faults {
+		f := &w.cfg.Faults[fi]
+		targets := []int{f.Target.Client}
+		if f.Kind != ServerCrash && f.Target.Client == AllClients && !f.Target.Shared {
+			targets = targets[:0]
+			for c := range w.cfg.Clients {
+				targets = append(targets, c)
+			}
+		}
+		for _, c := range targets {
+			key := uint64(fi)<<32 | uint64(c+1)
+			p := faultProc{
+				index: fi, f: f, client: c,
+				durations: NewSampler(f.Duration, sim.Stream(w.cfg.Seed, "fault-durations", key)),
+				arrivals:  sim.Stream(w.cfg.Seed, "fault-arrivals", key),
+			}
+			w.faults = append(w.faults, p)
+			w.scheduleFirst(int32(len(w.faults) - 1))
+		}
+	}
+}
+
+func (w *World) scheduleFirst(pi int32) {
+	p := &w.faults[pi]
+	end := clock.Zero.Add(w.cfg.Horizon)
+	switch p.f.Arrival {
+	case Scripted:
+		kind := evFaultStart
+		if p.f.PhaseSet {
+			kind = evFaultArm
+		}
+		for _, at := range p.f.At {
+			if t := clock.Zero.Add(at); t <= end {
+				w.eng.Schedule(sim.Event{At: t, Kind: kind, A: pi})
+			}
+		}
+	case Poisson:
+		w.scheduleAt(pi, clock.Zero.Add(p.f.Offset).Add(w.poissonGap(p)))
+	case Periodic:
+		w.scheduleAt(pi, clock.Zero.Add(p.f.Offset))
+	}
+}
+
+func (w *World) poissonGap(p *faultProc) time.Duration {
+	return clock.FromSeconds(p.arrivals.ExpFloat64() * p.f.Every.Seconds())
+}
+
+func (w *World) scheduleAt(pi int32, t clock.Time) {
+	if t <= clock.Zero.Add(w.cfg.Horizon) {
+		w.eng.Schedule(sim.Event{At: t, Kind: evFaultStart, A: pi})
+	}
+}
+
+// onFaultArm waits for the target session's next tracker touch; the episode
+// then starts Phase after it (zk-semantics §3.1's φ).
+func (w *World) onFaultArm(pi int32) {
+	c := w.faults[pi].client
+	if c == AllClients {
+		c = 0
+	}
+	w.clients[c].anchors = append(w.clients[c].anchors, pi)
+}
+
+// touched runs after every successful tracker touch.
+func (w *World) touched(now clock.Time, id int64) {
+	cl := &w.clients[w.sessions[id].client]
+	if len(cl.anchors) == 0 {
+		return
+	}
+	for _, pi := range cl.anchors {
+		w.eng.Schedule(sim.Event{At: now.Add(w.faults[pi].f.Phase), Kind: evFaultStart, A: pi})
+	}
+	cl.anchors = cl.anchors[:0]
+}
+
+func (w *World) onFaultStart(pi int32) {
+	p := &w.faults[pi]
+	now := w.eng.Now()
+	d := p.durations.Draw()
+	f := p.f
+	switch f.Kind {
+	case Outage:
+		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, +1)
+		w.tracef("network", "outage-start", "clients=%s servers=%s direction=%s duration=%s",
+			targetName(p.client), targetName(f.Target.Server), f.Target.Direction, Duration(d))
+		w.exposeClients(p.client, now, now.Add(d))
+	case ClientPause:
+		w.forClients(p.client, func(ci int32) {
+			cl := &w.clients[ci]
+			cl.paused++
+			w.tracef(cl.name, "pause-start", "duration=%s", Duration(d))
+		})
+		w.exposeClients(p.client, now, now.Add(d))
+	case ServerCrash:
+		s := f.Target.Server
+		if s == AllServers {
+			s = 0
+		}
+		p.crashes++
+		if p.crashes == 1 && w.servers[s].up {
+			for i := range w.clients {
+				if c := w.clients[i].conn; c != 0 && !w.clients[i].probe && w.conns[c].server == int32(s) {
+					w.expose(int32(i), now, now.Add(d))
+				}
+			}
+			w.crashServer(int32(s), d)
+		}
+	}
+	w.eng.Schedule(sim.Event{At: now.Add(d), Kind: evFaultEnd, A: pi})
+	switch f.Arrival {
+	case Poisson:
+		w.scheduleAt(pi, now.Add(w.poissonGap(p)))
+	case Periodic:
+		w.scheduleAt(pi, now.Add(f.Every))
+	}
+}
+
+func (w *World) onFaultEnd(pi int32, _ int32) {
+	p := &w.faults[pi]
+	f := p.f
+	now := w.eng.Now()
+	switch f.Kind {
+	case Outage:
+		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, -1)
+		w.tracef("network", "outage-end", "clients=%s servers=%s direction=%s", targetName(p.client), targetName(f.Target.Server), f.Target.Direction)
+		if w.cfg.Network.Transport == Ideal {
+			w.onHeal()
+		}
+	case ClientPause:
+		w.forClients(p.client, w.resumeClient)
+	case ServerCrash:
+		p.crashes--
+		s := f.Target.Server
+		if s == AllServers {
+			s = 0
+		}
+		if p.crashes == 0 && !w.servers[s].up {
+			w.startServer(now, int32(s), true)
+		}
+	}
+}
+
+func targetName(i int) string {
+	if i < 0 {
+		return "all"
+	}
+	return fmt.Sprint(i)
+}
+
+// forClients calls f for the target client, or every counted client.
+func (w *World) forClients(target int, f func(ci int32)) {
+	if target != AllClients {
+		f(int32(target))
+		return
+	}
+	for i := range w.cfg.Clients {
+		f(int32(i))
+	}
+}
+
+func (w *World) exposeClients(target int, start, end clock.Time) {
+	w.forClients(target, func(ci int32) { w.expose(ci, start, end) })
+}
+
+// expose records that a fault episode hit client ci during [start, end).
+func (w *World) expose(ci int32, start, end clock.Time) {
+	cl := &w.clients[ci]
+	if cl.probe {
+		return
+	}
+	w.stats.Exposures++
+	cl.exposure = exposure{active: true, start: start, end: end}
+}
+
+// attribute counts an expiry against the client's latest fault episode when
+// it falls between the episode's start and its end plus T + k + 5 s (time to
+// detect and reconnect). Overlapping episodes of one client share one window.
+func (w *World) attribute(cl *clientSlot, now clock.Time) {
+	e := &cl.exposure
+	if !e.active || e.counted || now < e.start {
+		return
+	}
+	slack := w.cfg.Server.Negotiate(w.cfg.Client.SessionTimeout) + w.cfg.Server.TickTime + 5*time.Second
+	if now <= e.end.Add(slack) {
+		e.counted = true
+		w.stats.ExpiredExposures++
+	}
+}
+
+func (w *World) resumeClient(ci int32) {
+	cl := &w.clients[ci]
+	cl.paused--
+	if cl.paused > 0 {
+		return
+	}
+	w.trace(cl.name, "pause-end", "")
+	in := cl.deferred
+	cl.deferred = nil
+	for _, x := range in {
+		w.clientInput(ci, x)
+	}
+	if cl.wakeDue {
+		cl.wakeDue = false
+		w.clientEffects(ci, cl.c.OnWake(w.eng.Now()))
+	}
+}
+
+// crashServer kills server s: connections reset (the kernel sends FIN to
+// every client), the tracker's volatile state is lost.
+func (w *World) crashServer(s int32, down time.Duration) {
+	srv := &w.servers[s]
+	srv.up = false
+	w.tracef(srv.name, "server-crashed", "restart-in=%s", Duration(down))
+	for id := range w.conns {
+		cn := &w.conns[id]
+		if cn.server == s && cn.serverOpen && cn.serverIncarnation == srv.incarnation {
+			cn.serverOpen = false
+			w.send(int32(id), s2c, Message{Kind: MsgClose})
+		}
+	}
+	srv.incarnation++
+	srv.tracker = nil
+	for i := range srv.deadlines {
+		w.eng.Stop(srv.deadlines[i])
+	}
+	srv.deadlines = srv.deadlines[:0]
+	w.eng.Stop(srv.expirer)
+}
+
+// scheduleProbeCrash places the dead-client probe's crash uniformly where its
+// session has time to expire before the horizon.
+func (w *World) scheduleProbeCrash() {
+	r := sim.Stream(w.cfg.Seed, "probe", 0)
+	t := w.cfg.Server.Negotiate(w.cfg.Client.SessionTimeout)
+	lo := min(w.cfg.Horizon/4, time.Minute)
+	hi := w.cfg.Horizon - t - 2*w.cfg.Server.TickTime - 5*time.Second
+	if hi <= lo {
+		return
+	}
+	at := lo + time.Duration(r.Int64N(int64(hi-lo)))
+	w.eng.Schedule(sim.Event{At: clock.Zero.Add(at), Kind: evProbeCrash})
+}
+
+func (w *World) onProbeCrash() {
+	ci := int32(len(w.clients) - 1)
+	cl := &w.clients[ci]
+	cl.crashedAt = w.eng.Now()
+	w.trace(cl.name, "probe-crash", "session="+hexID(cl.c.SessionID()))
+	w.clientEffects(ci, cl.c.Crash(w.eng.Now()))
+}
+
+func (w *World) checkAfterEvent() {
+	now := w.eng.Now()
+	if now < w.lastTime {
+		w.fail("time went back from %v to %v", w.lastTime, now)
+	}
+	w.lastTime = now
+}
+
+func (w *World) fail(format string, a ...any) {
+	if w.violation == nil {
+		w.violation = fmt.Errorf("%w: at %v (event %d): %s", ErrInvariant, w.eng.Now(), w.eng.Fired(), fmt.Sprintf(format, a...))
+	}
+}

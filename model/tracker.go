@@ -1,0 +1,235 @@
+package model
+
+import (
+	"fmt"
+	"time"
+
+	"hbsim/clock"
+)
+
+// Tracker is the authoritative session table of one server process:
+// SessionTrackerImpl with its ExpiryQueue (zk-semantics §2.2). It is pure:
+// the wiring calls Touch on every request that reaches the tracker and calls
+// Expire at every bucket boundary (NextBoundary).
+//
+// Buckets live on the process's own millisecond clock, whose origin differs
+// from the run's by theta (drawn fresh on every process start): a touch at
+// run time t puts the session in bucket roundToNextInterval(t+theta+T) =
+// ((t+theta+T)/k + 1)·k, and the expirer drains the bucket whose key equals
+// its nextExpirationTime, then advances it by k. A session therefore expires
+// between T (exclusive) and T+k (inclusive) after its last touch.
+//
+// With rounding off (closed-form oracle), a session's deadline is exactly
+// its last touch plus T and the wiring expires it with ExpireAt.
+type Tracker struct {
+	tick     time.Duration
+	theta    time.Duration // local clock = run time + theta
+	rounding bool
+
+	sessions []trackedSession // indexed by session id; id 0 is unused
+	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
+	next     clock.Time       // run time of the next boundary the expirer drains
+	live     int
+}
+
+type sessionStatus uint8
+
+const (
+	statusAbsent sessionStatus = iota
+	statusActive
+	statusClosing
+)
+
+type trackedSession struct {
+	timeout    time.Duration
+	deadline   clock.Time // E, run time
+	lastTouch  clock.Time
+	prev, next int32 // bucket list links (0 = none)
+	status     sessionStatus
+}
+
+// NewTracker starts a tracker at run time now for a process whose clock is
+// ahead of the run's by theta in [0, tick). maxTimeout bounds every
+// session's timeout (the server's maxSessionTimeout).
+func NewTracker(now clock.Time, tick, theta, maxTimeout time.Duration, rounding bool) *Tracker {
+	if tick <= 0 || theta < 0 || theta >= tick {
+		panic(fmt.Sprintf("model: tracker tick %v, theta %v", tick, theta))
+	}
+	t := &Tracker{tick: tick, theta: theta, rounding: rounding, sessions: make([]trackedSession, 1, 16)}
+	t.ring = make([]int32, int(maxTimeout/tick)+3)
+	t.next = t.roundNext(now)
+	return t
+}
+
+// roundNext is roundToNextInterval on the process clock, returned as run
+// time: the first boundary strictly after t. Java computes in whole ms.
+func (t *Tracker) roundNext(at clock.Time) clock.Time {
+	local := (int64(at) + int64(t.theta)) / int64(time.Millisecond)
+	k := t.tick.Milliseconds()
+	b := (local/k + 1) * k
+	return clock.Time(b*int64(time.Millisecond) - int64(t.theta))
+}
+
+// NextBoundary is when the expirer next wakes (run time).
+func (t *Tracker) NextBoundary() clock.Time { return t.next }
+
+// Rounding reports whether deadlines are bucketed.
+func (t *Tracker) Rounding() bool { return t.rounding }
+
+// Theta is the process clock offset.
+func (t *Tracker) Theta() time.Duration { return t.theta }
+
+// Live is the number of sessions the tracker holds (closing ones included).
+func (t *Tracker) Live() int { return t.live }
+
+func (t *Tracker) grow(id int64) {
+	for int64(len(t.sessions)) <= id {
+		t.sessions = append(t.sessions, trackedSession{})
+	}
+}
+
+// Add tracks a new (or restored) session and touches it.
+func (t *Tracker) Add(now clock.Time, id int64, timeout time.Duration) clock.Time {
+	t.grow(id)
+	s := &t.sessions[id]
+	if s.status != statusAbsent {
+		panic(fmt.Sprintf("model: session 0x%x added twice", id))
+	}
+	*s = trackedSession{timeout: timeout, status: statusActive, deadline: clock.Never}
+	t.live++
+	d, _ := t.Touch(now, id, timeout)
+	return d
+}
+
+// Touch refreshes session id's deadline from now with the given timeout. It
+// fails for an unknown or closing session (the request is then dropped). It
+// returns the new deadline.
+func (t *Tracker) Touch(now clock.Time, id int64, timeout time.Duration) (clock.Time, bool) {
+	if id <= 0 || id >= int64(len(t.sessions)) || t.sessions[id].status != statusActive {
+		return clock.Never, false
+	}
+	s := &t.sessions[id]
+	s.lastTouch = now
+	var d clock.Time
+	if t.rounding {
+		d = t.roundNext(now.Add(timeout))
+	} else {
+		d = now.Add(timeout)
+	}
+	if d != s.deadline {
+		if t.rounding {
+			t.unlink(id)
+			s.deadline = d
+			t.link(id)
+		} else {
+			s.deadline = d
+		}
+	}
+	return d, true
+}
+
+func (t *Tracker) slot(d clock.Time) int {
+	n := (int64(d) + int64(t.theta)) / int64(t.tick)
+	return int(n % int64(len(t.ring)))
+}
+
+func (t *Tracker) link(id int64) {
+	s := &t.sessions[id]
+	i := t.slot(s.deadline)
+	head := t.ring[i]
+	s.prev, s.next = 0, head
+	if head != 0 {
+		t.sessions[head].prev = int32(id)
+	}
+	t.ring[i] = int32(id)
+}
+
+func (t *Tracker) unlink(id int64) {
+	s := &t.sessions[id]
+	if s.deadline == clock.Never {
+		return
+	}
+	if s.prev != 0 {
+		t.sessions[s.prev].next = s.next
+	} else if i := t.slot(s.deadline); t.ring[i] == int32(id) {
+		t.ring[i] = s.next
+	}
+	if s.next != 0 {
+		t.sessions[s.next].prev = s.prev
+	}
+	s.prev, s.next = 0, 0
+}
+
+// Expire is the expirer waking at NextBoundary: it marks every session of
+// that bucket closing, appends their ids to into (in bucket order) and
+// advances the boundary by one tick.
+func (t *Tracker) Expire(now clock.Time, into []int64) []int64 {
+	if now != t.next {
+		panic(fmt.Sprintf("model: expirer ran at %v, boundary is %v", now, t.next))
+	}
+	i := t.slot(now)
+	for id := t.ring[i]; id != 0; {
+		s := &t.sessions[id]
+		nxt := s.next
+		if s.deadline == now {
+			t.unlink(int64(id))
+			s.status = statusClosing
+			into = append(into, int64(id))
+		}
+		id = nxt
+	}
+	t.next = now.Add(t.tick)
+	return into
+}
+
+// ExpireAt expires session id if its unrounded deadline is now (rounding off).
+func (t *Tracker) ExpireAt(now clock.Time, id int64) bool {
+	if id <= 0 || id >= int64(len(t.sessions)) {
+		return false
+	}
+	s := &t.sessions[id]
+	if s.status != statusActive || s.deadline != now {
+		return false
+	}
+	s.status = statusClosing
+	return true
+}
+
+// Remove forgets a session once its closeSession has committed.
+func (t *Tracker) Remove(id int64) {
+	if id <= 0 || id >= int64(len(t.sessions)) || t.sessions[id].status == statusAbsent {
+		return
+	}
+	t.unlink(id)
+	t.sessions[id] = trackedSession{}
+	t.live--
+}
+
+// Known reports whether session id is tracked and not closing.
+func (t *Tracker) Known(id int64) bool {
+	return id > 0 && id < int64(len(t.sessions)) && t.sessions[id].status == statusActive
+}
+
+// Deadline is session id's expiry instant E, or clock.Never.
+func (t *Tracker) Deadline(id int64) clock.Time {
+	if id <= 0 || id >= int64(len(t.sessions)) || t.sessions[id].status == statusAbsent {
+		return clock.Never
+	}
+	return t.sessions[id].deadline
+}
+
+// LastTouch is when session id was last touched.
+func (t *Tracker) LastTouch(id int64) clock.Time {
+	if id <= 0 || id >= int64(len(t.sessions)) {
+		return clock.Never
+	}
+	return t.sessions[id].lastTouch
+}
+
+// Timeout is session id's stored timeout.
+func (t *Tracker) Timeout(id int64) time.Duration {
+	if id <= 0 || id >= int64(len(t.sessions)) {
+		return 0
+	}
+	return t.sessions[id].timeout
+}

@@ -1,0 +1,1132 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"hbsim/clock"
+	"hbsim/sim"
+)
+
+// World is the one place that wires the pure state machines (Client,
+// Tracker, Network) to the event engine: it turns their effects into
+// scheduled events, carries packets over a TCP-like transport, runs the
+// servers' request handling, the fault processes and the metrics, and writes
+// the trace.
+type World struct {
+	cfg    Config
+	eng    *sim.Engine
+	net    *Network
+	tracer Tracer
+	check  bool
+
+	clients  []clientSlot
+	servers  []serverProc
+	conns    []connRec    // by global connection id; 0 unused
+	sessions []sessionRec // the ensemble's persisted sessions, by id; 0 unused
+	faults   []faultProc
+	waiters  []int32 // ideal transport: connections with data or a SYN held until an outage ends
+
+	expired   []int64
+	stats     Stats
+	lastTime  clock.Time
+	violation error
+}
+
+// Options are per-run switches that do not change results.
+type Options struct {
+	Tracer Tracer // nil: no trace
+	// Check verifies invariants after every event and stops the run with an
+	// error at the first violation.
+	Check bool
+}
+
+// Stats are a run's counters. Session time counts only the Clients counted
+// sessions, never the dead-client probe.
+type Stats struct {
+	Clients int
+	Horizon time.Duration
+	Events  uint64
+	Pings   uint64
+
+	Exposures        int // (client, fault episode) pairs: outages, pauses, crashes of the client's server
+	ExpiredExposures int // exposures followed by an expiry of that client's session
+	Expiries         int // tracker expiries of counted sessions
+	ClientExpired    int // Expired events delivered to counted clients
+	Disconnects      int // Disconnected events delivered to counted clients
+	ClientsExpired   int // counted clients with at least one expiry
+	Reconnects       int // SyncConnected events after the first
+
+	DisconnectedTime time.Duration // summed over clients, after their first SyncConnected
+	ObservedTime     time.Duration // summed over clients, from first SyncConnected to the horizon
+
+	DetectionTime     time.Duration // dead-client probe: crash to tracker expiry
+	DetectionMeasured bool
+}
+
+// ErrInvariant wraps every invariant violation found with Options.Check.
+var ErrInvariant = errors.New("model: invariant violated")
+
+type clientSlot struct {
+	c        *Client
+	name     string
+	probe    bool
+	wake     sim.Timer
+	request  sim.Timer
+	requests *Sampler
+	conn     int32 // global id of the client's current socket
+
+	paused   int32
+	deferred []deferredInput
+	wakeDue  bool
+	anchors  []int32 // fault processes waiting for this client's next touch
+
+	connectedSince clock.Time // clock.Never when not SyncConnected
+	lastDown       clock.Time // start of the current disconnected interval
+	firstConnected clock.Time // clock.Never until the first SyncConnected
+	disconnected   time.Duration
+	expiries       int
+	exposure       exposure
+	crashedAt      clock.Time
+}
+
+type exposure struct {
+	active     bool
+	start, end clock.Time
+	counted    bool // an expiry was attributed already
+}
+
+type deferredInput struct {
+	kind  uint8 // 0 message, 1 tcp connected, 2 tcp failed, 3 aborted, 4 request
+	local int32
+	msg   Message
+}
+
+type serverProc struct {
+	name        string
+	up          bool
+	incarnation uint32
+	theta       time.Duration
+	clockRand   *rand.Rand
+	tracker     *Tracker // the leader's (or a standalone server's)
+	touches     []touchEntry
+	batches     [][]touchEntry // follower batches in flight to the leader
+	expirer     sim.Timer
+	deadlines   []sim.Timer // rounding off: one timer per session
+}
+
+type touchEntry struct {
+	session int64
+	timeout time.Duration
+}
+
+type sessionRec struct {
+	alive   bool
+	client  int32
+	timeout time.Duration // negotiated at creation (persisted)
+	conn    int32         // connection it was last established on
+}
+
+type connState uint8
+
+const (
+	connSYN connState = iota
+	connEstablished
+	connFailed
+)
+
+type connRec struct {
+	client, local, server int32
+	state                 connState
+	clientOpen            bool
+	serverOpen            bool
+	serverIncarnation     uint32
+	session               int64
+	timeout               time.Duration
+	lastRecv              clock.Time
+	synFirst              clock.Time
+	synTries              int
+	synTimer              sim.Timer
+	synWaiting            bool // ideal transport: SYN held until the outage ends
+	st                    [2]stream
+}
+
+type stream struct {
+	flight      []packet // sent, not yet arrived, in arrival order
+	lost        []packet // dropped, waiting for retransmission (head of line)
+	lastArrival clock.Time
+	rto         time.Duration // current retransmission timeout; 0 when nothing is lost
+	retries     int
+	timer       sim.Timer
+	waiting     bool // ideal transport: held until the outage ends
+}
+
+type packet struct {
+	msg  Message
+	sent clock.Time
+}
+
+// event kinds
+const (
+	evClientStart uint16 = iota + 1
+	evClientWake
+	evClientRequest
+	evDeliver
+	evRetransmit
+	evSYNArrive
+	evSYNReply
+	evSYNRetry
+	evExpirer
+	evDeadline
+	evLearnerPing
+	evApplyTouches
+	evQuorumConnect
+	evQuorumReply
+	evCloseCommit
+	evFaultArm
+	evFaultStart
+	evFaultEnd
+	evProbeCrash
+	evCheckStop
+)
+
+// NewWorld builds a run from cfg (defaults applied, then validated).
+func NewWorld(cfg Config, opts Options) (*World, error) {
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	w := &World{cfg: cfg, tracer: opts.Tracer, check: opts.Check}
+	w.eng = sim.NewEngine(w)
+	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
+	w.conns = make([]connRec, 1, 64)
+	w.sessions = make([]sessionRec, 1, 64)
+	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
+
+	w.servers = make([]serverProc, cfg.Servers)
+	for i := range w.servers {
+		s := &w.servers[i]
+		s.name = "server-" + strconv.Itoa(i)
+		s.clockRand = sim.Stream(cfg.Seed, "server-clock", uint64(i))
+		w.startServer(0, int32(i), false)
+	}
+	if cfg.Servers > 1 {
+		w.eng.Schedule(sim.Event{At: clock.Zero.Add(cfg.Server.TickTime / 2), Kind: evLearnerPing})
+	}
+
+	n := cfg.Clients
+	if cfg.DeadClientProbe {
+		n++
+	}
+	hosts := make([]int32, len(cfg.Client.Hosts))
+	for i, h := range cfg.Client.Hosts {
+		hosts[i] = int32(h)
+	}
+	w.clients = make([]clientSlot, n)
+	for i := range w.clients {
+		r := sim.Stream(cfg.Seed, "client", uint64(i))
+		cl := &w.clients[i]
+		cl.c = NewClient(ClientParams{
+			ID: int32(i), Version: cfg.Client.Version, SessionTimeout: cfg.Client.SessionTimeout,
+			Hosts: hosts, KeepHostOrder: cfg.Client.KeepHostOrder, FixedReconnect: cfg.Client.FixedReconnect, Rand: r,
+		})
+		cl.name = "client-" + strconv.Itoa(i)
+		cl.probe = i >= cfg.Clients
+		cl.connectedSince, cl.firstConnected, cl.crashedAt = clock.Never, clock.Never, clock.Never
+		if cfg.Client.RequestInterval != nil {
+			cl.requests = NewSampler(*cfg.Client.RequestInterval, sim.Stream(cfg.Seed, "client-requests", uint64(i)))
+		}
+		// Clients start at a uniformly random point of one ping period, so
+		// that a fault at a fixed time meets a random ping phase.
+		period := cfg.Client.SessionTimeout.Milliseconds() * 2 / 3 / 2
+		start := clock.Zero.Add(time.Duration(r.Int64N(max(period, 1))) * time.Millisecond)
+		w.eng.Schedule(sim.Event{At: start, Kind: evClientStart, A: int32(i)})
+	}
+	if cfg.DeadClientProbe {
+		w.scheduleProbeCrash()
+	}
+	w.buildFaults()
+	return w, nil
+}
+
+// Run simulates cfg up to its horizon and returns the counters.
+func Run(cfg Config, opts Options) (Stats, error) {
+	w, err := NewWorld(cfg, opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	return w.Run()
+}
+
+// Run executes the world to its horizon.
+func (w *World) Run() (Stats, error) {
+	end := clock.Zero.Add(w.cfg.Horizon)
+	for w.eng.Peek() <= end {
+		w.eng.Step()
+		if w.check {
+			w.checkAfterEvent()
+		}
+		if w.violation != nil {
+			return w.stats, w.violation
+		}
+	}
+	w.eng.RunUntil(end)
+	w.finish(end)
+	return w.stats, nil
+}
+
+// Engine exposes the engine (tests drive worlds step by step).
+func (w *World) Engine() *sim.Engine { return w.eng }
+
+// Client returns client i's state machine.
+func (w *World) Client(i int) *Client { return w.clients[i].c }
+
+// Tracker returns the session tracker of the leader, nil while it is down.
+func (w *World) Tracker() *Tracker { return w.servers[w.cfg.Leader].tracker }
+
+func (w *World) finish(end clock.Time) {
+	for i := range w.clients {
+		cl := &w.clients[i]
+		if cl.probe {
+			continue
+		}
+		if cl.connectedSince == clock.Never && cl.firstConnected != clock.Never && cl.crashedAt == clock.Never {
+			cl.disconnected += end.Sub(w.disconnectedSince(cl))
+		}
+		if cl.firstConnected != clock.Never {
+			w.stats.ObservedTime += end.Sub(cl.firstConnected)
+		}
+		w.stats.DisconnectedTime += cl.disconnected
+		if cl.expiries > 0 {
+			w.stats.ClientsExpired++
+		}
+	}
+	w.stats.Events = w.eng.Fired()
+}
+
+// ---------------------------------------------------------------- tracing
+
+func (w *World) trace(actor, event, detail string) {
+	if w.tracer != nil {
+		w.tracer.Trace(w.eng.Now(), actor, event, detail)
+	}
+}
+
+func (w *World) tracef(actor, event, format string, a ...any) {
+	if w.tracer != nil {
+		w.tracer.Trace(w.eng.Now(), actor, event, fmt.Sprintf(format, a...))
+	}
+}
+
+// ---------------------------------------------------------------- dispatch
+
+// Handle implements sim.Handler.
+func (w *World) Handle(e *sim.Event) {
+	now := e.At
+	switch e.Kind {
+	case evClientStart:
+		cl := &w.clients[e.A]
+		w.trace(cl.name, "client-started", "hosts="+w.hostList(cl.c))
+		w.clientEffects(e.A, cl.c.Start(now))
+		w.scheduleRequest(e.A)
+	case evClientWake:
+		if w.clients[e.A].paused > 0 {
+			w.clients[e.A].wakeDue = true
+			return
+		}
+		w.clientEffects(e.A, w.clients[e.A].c.OnWake(now))
+	case evClientRequest:
+		w.clientInput(e.A, deferredInput{kind: 4})
+		w.scheduleRequest(e.A)
+	case evDeliver:
+		w.onDeliver(e.A, dir(e.B))
+	case evRetransmit:
+		w.onRetransmit(e.A, dir(e.B))
+	case evSYNArrive:
+		w.onSYNArrive(e.A, clock.Time(e.X))
+	case evSYNReply:
+		w.onSYNReply(e.A, e.B == 1, clock.Time(e.X))
+	case evSYNRetry:
+		w.onSYNRetry(e.A)
+	case evExpirer:
+		w.onExpirer(e.A, uint32(e.X))
+	case evDeadline:
+		w.onDeadline(e.A, int64(e.X))
+	case evLearnerPing:
+		w.onLearnerPing()
+	case evApplyTouches:
+		w.onApplyTouches(e.A, uint32(e.X))
+	case evQuorumConnect:
+		w.onQuorumConnect(e.A, int64(e.X), uint32(e.B))
+	case evQuorumReply:
+		w.onQuorumReply(e.A, int64(e.X), e.B == 1)
+	case evCloseCommit:
+		w.closeServerConn(e.A, "session-expired")
+	case evFaultArm:
+		w.onFaultArm(e.A)
+	case evFaultStart:
+		w.onFaultStart(e.A)
+	case evFaultEnd:
+		w.onFaultEnd(e.A, int32(e.B))
+	case evProbeCrash:
+		w.onProbeCrash()
+	default:
+		panic(fmt.Sprintf("model: unknown event kind %d", e.Kind))
+	}
+}
+
+// ---------------------------------------------------------------- clients
+
+func (w *World) hostList(c *Client) string {
+	b := make([]byte, 0, 16)
+	for i, h := range c.Hosts() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(h), 10)
+	}
+	return string(b)
+}
+
+// clientInput hands one input to client ci, or defers it while the process
+// is paused.
+func (w *World) clientInput(ci int32, in deferredInput) {
+	cl := &w.clients[ci]
+	if cl.paused > 0 {
+		cl.deferred = append(cl.deferred, in)
+		return
+	}
+	now := w.eng.Now()
+	var effs []Effect
+	switch in.kind {
+	case 0:
+		effs = cl.c.OnMessage(now, in.local, in.msg)
+	case 1:
+		effs = cl.c.OnTCPConnected(now, in.local)
+	case 2:
+		effs = cl.c.OnTCPFailed(now, in.local)
+	case 3:
+		effs = cl.c.OnAborted(now, in.local)
+	case 4:
+		effs = cl.c.OnRequest(now)
+	}
+	w.clientEffects(ci, effs)
+}
+
+func (w *World) scheduleRequest(ci int32) {
+	cl := &w.clients[ci]
+	if cl.requests == nil || !cl.c.Alive() {
+		return
+	}
+	at := w.eng.Now().Add(max(cl.requests.Draw(), time.Microsecond))
+	cl.request = w.eng.Schedule(sim.Event{At: at, Kind: evClientRequest, A: ci})
+}
+
+func (w *World) clientEffects(ci int32, effs []Effect) {
+	cl := &w.clients[ci]
+	now := w.eng.Now()
+	renew := false
+	for i := range effs {
+		e := &effs[i]
+		switch e.Kind {
+		case EffConnect:
+			w.openConn(ci, e.Conn, e.Server)
+		case EffSend:
+			if e.Msg.Kind == MsgPing && !cl.probe {
+				w.stats.Pings++
+			}
+			w.send(cl.conn, c2s, e.Msg)
+		case EffClose:
+			w.closeClientConn(ci)
+		case EffWake:
+			cl.wakeDue = false
+			w.eng.Stop(cl.wake)
+			if e.At != clock.Never {
+				cl.wake = w.eng.Schedule(sim.Event{At: e.At, Kind: evClientWake, A: ci})
+			}
+		case EffState:
+			w.onState(ci, e.State)
+			renew = renew || e.State == Expired
+		case EffNote:
+			if w.tracer != nil {
+				w.trace(cl.name, e.Note, w.noteDetail(cl, e))
+			}
+		}
+	}
+	if renew && !cl.probe {
+		// The application creates a new handle at once, as apps do on Expired.
+		w.trace(cl.name, "session-renewed", "")
+		w.clientEffects(ci, cl.c.Renew(now))
+	}
+}
+
+func (w *World) noteDetail(cl *clientSlot, e *Effect) string {
+	switch e.Note {
+	case "spin-delay", "reconnect-delay":
+		return "sleep=" + Duration(e.Dur)
+	case "read-timeout", "connect-timeout", "client-session-timeout":
+		return "idle=" + Duration(e.Dur) + " conn=" + strconv.Itoa(int(cl.conn))
+	case "ping-sent", "request-sent":
+		return "conn=" + strconv.Itoa(int(cl.conn)) + " session=" + hexID(cl.c.SessionID())
+	}
+	if cl.conn != 0 {
+		return "conn=" + strconv.Itoa(int(cl.conn))
+	}
+	return ""
+}
+
+func (w *World) onState(ci int32, s State) {
+	cl := &w.clients[ci]
+	now := w.eng.Now()
+	if w.tracer != nil {
+		d := s.String() + " session=" + hexID(cl.c.SessionID())
+		if s == SyncConnected {
+			d += " timeout=" + Duration(cl.c.Negotiated()) + " server=" + strconv.Itoa(int(w.conns[cl.conn].server))
+		}
+		w.trace(cl.name, "state", d)
+	}
+	if cl.probe {
+		return
+	}
+	switch s {
+	case SyncConnected:
+		if cl.firstConnected == clock.Never {
+			cl.firstConnected = now
+		} else {
+			w.stats.Reconnects++
+			cl.disconnected += now.Sub(w.disconnectedSince(cl))
+		}
+		cl.connectedSince = now
+		if w.check {
+			if id := cl.c.SessionID(); int(id) >= len(w.sessions) || !w.sessions[id].alive {
+				w.fail("client %d reported SyncConnected for session %s, which the tracker has expired", ci, hexID(id))
+			}
+		}
+	case Disconnected, Expired:
+		if cl.connectedSince != clock.Never {
+			cl.disconnectedAt(now)
+		}
+		if s == Disconnected {
+			w.stats.Disconnects++
+		} else {
+			w.stats.ClientExpired++
+		}
+	}
+}
+
+// disconnectedAt closes a connected interval; the disconnected one starts.
+func (cl *clientSlot) disconnectedAt(now clock.Time) {
+	cl.connectedSince = clock.Never
+	cl.lastDown = now
+}
+
+func (w *World) disconnectedSince(cl *clientSlot) clock.Time { return cl.lastDown }
+
+// ---------------------------------------------------------------- transport
+
+func (w *World) openConn(ci, local, server int32) {
+	now := w.eng.Now()
+	id := int32(len(w.conns))
+	w.conns = append(w.conns, connRec{client: ci, local: local, server: server, clientOpen: true, synFirst: now})
+	w.clients[ci].conn = id
+	w.tracef(w.clients[ci].name, "connect-attempt", "server=%d conn=%d", server, id)
+	w.sendSYN(id)
+}
+
+// synOffset is when the i-th SYN retransmission (1-based) leaves, counted
+// from the first SYN.
+func (w *World) synOffset(i int) time.Duration {
+	if w.cfg.Network.SYN == SYNLinear && i <= 4 {
+		return time.Duration(i) * time.Second
+	}
+	if w.cfg.Network.SYN == SYNLinear {
+		return 4*time.Second + (time.Duration(1)<<(i-3)-2)*time.Second // then gaps of 2, 4, 8 s
+	}
+	return (time.Duration(1)<<i - 1) * time.Second
+}
+
+const synRetries = 6 // Linux tcp_syn_retries
+
+func (w *World) sendSYN(id int32) {
+	cn := &w.conns[id]
+	now := w.eng.Now()
+	w.eng.Schedule(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
+	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
+		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(cn.synTries + 1)), Kind: evSYNRetry, A: id})
+	}
+}
+
+func (w *World) onSYNRetry(id int32) {
+	cn := &w.conns[id]
+	if cn.state != connSYN || !cn.clientOpen {
+		return
+	}
+	cn.synTries++
+	w.tracef(w.clients[cn.client].name, "syn-sent", "conn=%d retry=%d", id, cn.synTries)
+	w.sendSYN(id)
+}
+
+func (w *World) onSYNArrive(id int32, sent clock.Time) {
+	cn := &w.conns[id]
+	if cn.state != connSYN || !cn.clientOpen {
+		return
+	}
+	now := w.eng.Now()
+	if w.net.lost(now, sent, cn.client, cn.server, c2s) {
+		w.tracef("network", "packet-lost", "syn conn=%d", id)
+		if w.cfg.Network.Transport == Ideal && !cn.synWaiting {
+			cn.synWaiting = true
+			w.waiters = append(w.waiters, id)
+		}
+		return
+	}
+	srv := &w.servers[cn.server]
+	refused := uint64(0)
+	delay := w.net.delay()
+	if srv.up {
+		cn.serverOpen = true
+		cn.serverIncarnation = srv.incarnation
+		cn.lastRecv = now
+		if r := w.cfg.Client.FixedReconnect; r > 0 {
+			// Oracle: the ConnectRequest reaches the server exactly R after
+			// the SYN got through.
+			delay = max(r-w.net.delay(), 0)
+		}
+	} else {
+		refused = 1
+	}
+	w.eng.Schedule(sim.Event{At: now.Add(delay), Kind: evSYNReply, A: id, B: int32(refused), X: uint64(now)})
+}
+
+func (w *World) onSYNReply(id int32, refused bool, sent clock.Time) {
+	cn := &w.conns[id]
+	if cn.state != connSYN || !cn.clientOpen {
+		return
+	}
+	now := w.eng.Now()
+	if w.cfg.Client.FixedReconnect == 0 && w.net.lost(now, sent, cn.client, cn.server, s2c) {
+		w.tracef("network", "packet-lost", "syn-ack conn=%d", id)
+		if w.cfg.Network.Transport == Ideal && !cn.synWaiting {
+			cn.synWaiting = true
+			w.waiters = append(w.waiters, id)
+		}
+		return
+	}
+	w.eng.Stop(cn.synTimer)
+	if refused {
+		cn.state = connFailed
+		w.clientInput(cn.client, deferredInput{kind: 2, local: cn.local})
+		return
+	}
+	cn.state = connEstablished
+	w.clientInput(cn.client, deferredInput{kind: 1, local: cn.local})
+}
+
+// send writes m on connection id in direction d.
+func (w *World) send(id int32, d dir, m Message) {
+	if id == 0 {
+		return
+	}
+	st := &w.conns[id].st[d]
+	if len(st.lost) > 0 || st.waiting {
+		st.lost = append(st.lost, packet{msg: m, sent: w.eng.Now()})
+		return
+	}
+	w.transmit(id, d, m)
+}
+
+func (w *World) transmit(id int32, d dir, m Message) {
+	now := w.eng.Now()
+	st := &w.conns[id].st[d]
+	at := max(now.Add(w.net.delay()), st.lastArrival)
+	st.lastArrival = at
+	st.flight = append(st.flight, packet{msg: m, sent: now})
+	w.eng.Schedule(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d)})
+}
+
+func (w *World) onDeliver(id int32, d dir) {
+	cn := &w.conns[id]
+	st := &cn.st[d]
+	p := st.flight[0]
+	st.flight = st.flight[1:]
+	if len(st.flight) == 0 {
+		st.flight = st.flight[:0:0]
+	}
+	now := w.eng.Now()
+	if len(st.lost) > 0 || st.waiting {
+		st.lost = append(st.lost, p) // behind a lost segment: held by the receiver's TCP
+		return
+	}
+	if w.net.lost(now, p.sent, cn.client, cn.server, d) {
+		if w.tracer != nil {
+			w.tracef("network", "packet-lost", "%s conn=%d %s", p.msg.Kind, id, dirName(d))
+		}
+		st.lost = append(st.lost, p)
+		w.armRetransmit(id, d, p.sent)
+		return
+	}
+	if st.retries > 0 && w.tracer != nil {
+		w.tracef("network", "delivered-late", "%s conn=%d %s", p.msg.Kind, id, dirName(d))
+	}
+	st.rto, st.retries = 0, 0
+	if d == c2s {
+		w.serverReceive(id, p.msg)
+	} else {
+		w.clientReceive(id, p.msg)
+	}
+}
+
+func dirName(d dir) string {
+	if d == c2s {
+		return "client-to-server"
+	}
+	return "server-to-client"
+}
+
+func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
+	st := &w.conns[id].st[d]
+	if w.cfg.Network.Transport == Ideal {
+		if !st.waiting {
+			st.waiting = true
+			w.waiters = append(w.waiters, id)
+		}
+		return
+	}
+	if w.eng.Active(st.timer) {
+		return
+	}
+	if st.rto == 0 {
+		st.rto = w.cfg.Network.RTOMin
+	}
+	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(st.rto)), Kind: evRetransmit, A: id, B: int32(d)})
+}
+
+func (w *World) onRetransmit(id int32, d dir) {
+	cn := &w.conns[id]
+	st := &cn.st[d]
+	if len(st.lost) == 0 {
+		return
+	}
+	senderOpen := cn.clientOpen
+	if d == s2c {
+		senderOpen = cn.serverOpen
+	}
+	limit := w.cfg.Network.DataRetries
+	word := "retransmit"
+	if !senderOpen {
+		limit, word = w.cfg.Network.OrphanRetries, "orphan-retransmit"
+	}
+	st.retries++
+	if st.retries > limit {
+		st.lost = st.lost[:0]
+		st.rto = 0
+		if senderOpen {
+			if d == c2s {
+				w.clientInput(cn.client, deferredInput{kind: 3, local: cn.local})
+			} else {
+				cn.serverOpen = false
+			}
+		}
+		return
+	}
+	if w.tracer != nil {
+		w.tracef("network", word, "conn=%d %s packets=%d try=%d", id, dirName(d), len(st.lost), st.retries)
+	}
+	st.rto = min(2*st.rto, w.cfg.Network.RTOMax)
+	q := st.lost
+	st.lost = nil
+	for _, p := range q {
+		w.transmit(id, d, p.msg)
+	}
+}
+
+// onHeal releases what the ideal transport held back, once paths are up.
+func (w *World) onHeal() {
+	keep := w.waiters[:0]
+	for _, id := range w.waiters {
+		cn := &w.conns[id]
+		held := false
+		if cn.synWaiting {
+			if w.net.down(cn.client, cn.server, c2s) || w.net.down(cn.client, cn.server, s2c) {
+				held = true
+			} else {
+				cn.synWaiting = false
+				if cn.state == connSYN && cn.clientOpen {
+					w.sendSYN(id)
+				}
+			}
+		}
+		for d := c2s; d <= s2c; d++ {
+			st := &cn.st[d]
+			if !st.waiting {
+				continue
+			}
+			if w.net.down(cn.client, cn.server, d) {
+				held = true
+				continue
+			}
+			st.waiting = false
+			q := st.lost
+			st.lost = nil
+			for _, p := range q {
+				w.transmit(id, d, p.msg)
+			}
+		}
+		if held {
+			keep = append(keep, id)
+		}
+	}
+	w.waiters = keep
+}
+
+// closeClientConn is the client closing its current socket.
+func (w *World) closeClientConn(ci int32) {
+	cl := &w.clients[ci]
+	id := cl.conn
+	if id == 0 {
+		return
+	}
+	cn := &w.conns[id]
+	if !cn.clientOpen {
+		return
+	}
+	cn.clientOpen = false
+	cl.conn = 0
+	if cn.state == connSYN {
+		w.eng.Stop(cn.synTimer)
+		cn.state = connFailed
+		return
+	}
+	if w.cfg.Network.NoOrphanRetransmit {
+		st := &cn.st[c2s]
+		st.lost = st.lost[:0]
+		w.eng.Stop(st.timer)
+	}
+	w.send(id, c2s, Message{Kind: MsgClose})
+}
+
+// closeServerConn is a server closing connection id (FIN to the client).
+func (w *World) closeServerConn(id int32, why string) {
+	cn := &w.conns[id]
+	if !cn.serverOpen || !w.servers[cn.server].up || cn.serverIncarnation != w.servers[cn.server].incarnation {
+		return
+	}
+	cn.serverOpen = false
+	w.tracef(w.servers[cn.server].name, "connection-closed", "conn=%d client=%d reason=%s", id, cn.client, why)
+	w.send(id, s2c, Message{Kind: MsgClose})
+}
+
+func (w *World) clientReceive(id int32, m Message) {
+	cn := &w.conns[id]
+	if !cn.clientOpen {
+		return
+	}
+	w.clientInput(cn.client, deferredInput{kind: 0, local: cn.local, msg: m})
+}
+
+// ---------------------------------------------------------------- servers
+
+func (w *World) startServer(now clock.Time, s int32, restart bool) {
+	srv := &w.servers[s]
+	srv.up = true
+	srv.incarnation++
+	srv.theta = time.Duration(srv.clockRand.Int64N(int64(w.cfg.Server.TickTime)))
+	srv.touches = srv.touches[:0]
+	srv.batches = srv.batches[:0]
+	if int(s) != w.cfg.Leader {
+		if restart {
+			w.trace(srv.name, "server-restarted", "role=follower")
+		}
+		return
+	}
+	sc := w.cfg.Server
+	srv.tracker = NewTracker(now, sc.TickTime, srv.theta, sc.MaxSessionTimeout, !sc.NoBucketRounding)
+	restored := 0
+	for id := range w.sessions {
+		if w.sessions[id].alive {
+			w.trackerTouch(now, int64(id), w.sessions[id].timeout, true)
+			restored++
+		}
+	}
+	if restart {
+		w.tracef(srv.name, "server-restarted", "role=leader restored-sessions=%d", restored)
+	}
+	if srv.tracker.Rounding() {
+		srv.expirer = w.eng.Schedule(sim.Event{At: srv.tracker.NextBoundary(), Kind: evExpirer, A: s, X: uint64(srv.incarnation)})
+	}
+}
+
+func (w *World) leader() *serverProc {
+	srv := &w.servers[w.cfg.Leader]
+	if !srv.up {
+		return nil
+	}
+	return srv
+}
+
+// trackerTouch touches (or, with add, tracks) a session at the leader.
+func (w *World) trackerTouch(now clock.Time, id int64, timeout time.Duration, add bool) bool {
+	srv := w.leader()
+	if srv == nil {
+		return false
+	}
+	var d clock.Time
+	ok := true
+	if add {
+		d = srv.tracker.Add(now, id, timeout)
+	} else {
+		d, ok = srv.tracker.Touch(now, id, timeout)
+	}
+	if !ok {
+		w.tracef(srv.name, "touch-failed", "session=%s", hexID(id))
+		return false
+	}
+	if w.tracer != nil {
+		w.tracef(srv.name, "touch", "session=%s deadline=%s", hexID(id), Seconds(d))
+	}
+	if !srv.tracker.Rounding() {
+		for int64(len(srv.deadlines)) <= id {
+			srv.deadlines = append(srv.deadlines, sim.Timer{})
+		}
+		w.eng.Stop(srv.deadlines[id])
+		srv.deadlines[id] = w.eng.Schedule(sim.Event{At: d, Kind: evDeadline, A: int32(w.cfg.Leader), X: uint64(id)})
+	}
+	w.touched(now, id)
+	return true
+}
+
+func (w *World) serverReceive(id int32, m Message) {
+	cn := &w.conns[id]
+	srv := &w.servers[cn.server]
+	if !srv.up || !cn.serverOpen || cn.serverIncarnation != srv.incarnation {
+		return // the process died or closed the connection: a reset
+	}
+	now := w.eng.Now()
+	if !w.cfg.Server.NoConnReaper && w.reaped(cn, srv, now) {
+		cn.serverOpen = false
+		w.tracef(srv.name, "connection-reaped", "conn=%d client=%d idle=%s", id, cn.client, Duration(now.Sub(cn.lastRecv)))
+		w.send(id, s2c, Message{Kind: MsgClose})
+		return
+	}
+	cn.lastRecv = now
+	leader := int(cn.server) == w.cfg.Leader
+	switch m.Kind {
+	case MsgConnectRequest:
+		t := w.cfg.Server.Negotiate(m.Timeout)
+		cn.timeout = t
+		w.tracef(srv.name, "connect-request", "conn=%d client=%d session=%s requested=%s", id, cn.client, hexID(m.Session), Duration(m.Timeout))
+		if leader {
+			w.leaderConnect(id, m.Session)
+		} else {
+			w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumConnect, A: id, X: uint64(m.Session), B: int32(srv.incarnation)})
+		}
+	case MsgPing, MsgRequest:
+		if cn.session == 0 {
+			return
+		}
+		reply := MsgPingReply
+		if m.Kind == MsgRequest {
+			reply = MsgReply
+		}
+		if leader {
+			if !w.trackerTouch(now, cn.session, cn.timeout, false) {
+				return // MissingSessionException: dropped
+			}
+		} else {
+			srv.touches = append(srv.touches, touchEntry{session: cn.session, timeout: cn.timeout})
+			if w.tracer != nil {
+				w.tracef(srv.name, "touch-queued", "session=%s", hexID(cn.session))
+			}
+		}
+		w.send(id, s2c, Message{Kind: reply, Session: cn.session})
+	case MsgClose:
+		cn.serverOpen = false
+		w.tracef(srv.name, "connection-closed", "conn=%d client=%d reason=client-closed", id, cn.client)
+	}
+}
+
+// reaped is the 3.5+ NIO connection reaper, evaluated lazily: the
+// connection's deadline is its last receive plus its session timeout,
+// rounded up to the reaper's 10 s interval on the process clock.
+func (w *World) reaped(cn *connRec, srv *serverProc, now clock.Time) bool {
+	timeout := cn.timeout
+	if timeout == 0 {
+		timeout = reaperInterval
+	}
+	local := cn.lastRecv.Add(timeout + srv.theta)
+	deadline := clock.Time((int64(local)/int64(reaperInterval)+1)*int64(reaperInterval)) - clock.Time(srv.theta)
+	return now >= deadline
+}
+
+const reaperInterval = 10 * time.Second
+
+// leaderConnect is the tracker's side of a ConnectRequest: create a session
+// or revalidate one, then answer (directly, or through the follower).
+func (w *World) leaderConnect(id int32, session int64) {
+	cn := &w.conns[id]
+	now := w.eng.Now()
+	ok := false
+	if w.leader() != nil {
+		if session == 0 {
+			session = int64(len(w.sessions))
+			w.sessions = append(w.sessions, sessionRec{alive: true, client: cn.client, timeout: cn.timeout})
+			w.tracef(w.servers[w.cfg.Leader].name, "session-created", "session=%s client=%d timeout=%s", hexID(session), cn.client, Duration(cn.timeout))
+			ok = w.trackerTouch(now, session, cn.timeout, true)
+		} else {
+			ok = w.trackerTouch(now, session, cn.timeout, false)
+			if ok {
+				w.tracef(w.servers[w.cfg.Leader].name, "session-revalidated", "session=%s conn=%d", hexID(session), id)
+			}
+		}
+	} else {
+		return // no leader: nobody answers; the client's connect timeout fires
+	}
+	if int(cn.server) == w.cfg.Leader {
+		w.answerConnect(id, session, ok)
+		return
+	}
+	b := int32(0)
+	if ok {
+		b = 1
+	}
+	w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumReply, A: id, X: uint64(session), B: b})
+}
+
+func (w *World) onQuorumConnect(id int32, session int64, incarnation uint32) {
+	cn := &w.conns[id]
+	if w.servers[cn.server].incarnation != incarnation {
+		return
+	}
+	w.leaderConnect(id, session)
+}
+
+func (w *World) onQuorumReply(id int32, session int64, ok bool) {
+	w.answerConnect(id, session, ok)
+}
+
+func (w *World) answerConnect(id int32, session int64, ok bool) {
+	cn := &w.conns[id]
+	srv := &w.servers[cn.server]
+	if !srv.up || !cn.serverOpen || cn.serverIncarnation != srv.incarnation {
+		return
+	}
+	if !ok {
+		w.tracef(srv.name, "session-rejected", "session=%s conn=%d", hexID(session), id)
+		w.send(id, s2c, Message{Kind: MsgConnectResponse})
+		w.closeServerConn(id, "session-expired")
+		return
+	}
+	cn.session = session
+	w.sessions[session].conn = id
+	w.send(id, s2c, Message{Kind: MsgConnectResponse, Session: session, Timeout: cn.timeout})
+}
+
+func (w *World) onExpirer(s int32, incarnation uint32) {
+	srv := &w.servers[s]
+	if !srv.up || srv.incarnation != incarnation || srv.tracker == nil {
+		return
+	}
+	now := w.eng.Now()
+	w.expired = srv.tracker.Expire(now, w.expired[:0])
+	if len(w.expired) > 0 {
+		w.tracef(srv.name, "bucket-expired", "boundary=%s sessions=%d", Seconds(now), len(w.expired))
+	}
+	for _, id := range w.expired {
+		w.expireSession(id)
+	}
+	srv.expirer = w.eng.Schedule(sim.Event{At: srv.tracker.NextBoundary(), Kind: evExpirer, A: s, X: uint64(incarnation)})
+}
+
+func (w *World) onDeadline(s int32, id int64) {
+	srv := &w.servers[s]
+	if !srv.up || srv.tracker == nil {
+		return
+	}
+	if srv.tracker.ExpireAt(w.eng.Now(), id) {
+		w.expireSession(id)
+	}
+}
+
+// expireSession is the tracker expiring id: closeSession commits, the
+// session leaves the ensemble, and the server holding its connection closes it.
+func (w *World) expireSession(id int64) {
+	now := w.eng.Now()
+	srv := w.leader()
+	tr := srv.tracker
+	rec := &w.sessions[id]
+	last, timeout := tr.LastTouch(id), tr.Timeout(id)
+	if w.tracer != nil {
+		w.tracef(srv.name, "session-expired", "session=%s client=%d timeout=%s last-touch=%s idle=%s",
+			hexID(id), rec.client, Duration(timeout), Seconds(last), Duration(now.Sub(last)))
+	}
+	if w.check {
+		idle := now.Sub(last)
+		k := time.Duration(0)
+		if tr.Rounding() {
+			k = w.cfg.Server.TickTime
+		}
+		if idle < timeout || idle > timeout+k+time.Millisecond || (tr.Rounding() && idle == timeout) {
+			w.fail("session %s expired %v after its last touch, outside (T, T+k] with T=%v", hexID(id), idle, timeout)
+		}
+	}
+	tr.Remove(id)
+	rec.alive = false
+	cl := &w.clients[rec.client]
+	if cl.probe {
+		if cl.crashedAt != clock.Never && !w.stats.DetectionMeasured {
+			w.stats.DetectionTime = now.Sub(cl.crashedAt)
+			w.stats.DetectionMeasured = true
+		}
+	} else {
+		w.stats.Expiries++
+		cl.expiries++
+		w.attribute(cl, now)
+	}
+	if rec.conn != 0 {
+		cn := &w.conns[rec.conn]
+		if int(cn.server) == w.cfg.Leader {
+			w.closeServerConn(rec.conn, "session-expired")
+		} else {
+			w.eng.Schedule(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evCloseCommit, A: rec.conn})
+		}
+	}
+}
+
+// onLearnerPing is the leader's half-tick PING to its followers; each answers
+// with the touches it collected, which the leader applies one round trip later.
+func (w *World) onLearnerPing() {
+	now := w.eng.Now()
+	if w.leader() != nil {
+		for i := range w.servers {
+			srv := &w.servers[i]
+			if i == w.cfg.Leader || !srv.up || len(srv.touches) == 0 {
+				continue
+			}
+			batch := srv.touches
+			srv.touches = nil
+			srv.batches = append(srv.batches, batch)
+			w.eng.Schedule(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evApplyTouches, A: int32(i), X: uint64(srv.incarnation)})
+		}
+	}
+	w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.TickTime / 2), Kind: evLearnerPing})
+}
+
+func (w *World) onApplyTouches(s int32, incarnation uint32) {
+	srv := &w.servers[s]
+	if len(srv.batches) == 0 {
+		return
+	}
+	batch := srv.batches[0]
+	srv.batches = srv.batches[1:]
+	if srv.incarnation != incarnation || w.leader() == nil {
+		return
+	}
+	w.tracef(w.servers[w.cfg.Leader].name, "touches-forwarded", "from=%s sessions=%d", srv.name, len(batch))
+	now := w.eng.Now()
+	for _, t := range batch {
+		w.trackerTouch(now, t.session, t.timeout, false)
+	}
+}
