@@ -68,7 +68,7 @@ var Vocabulary = map[string]string{
 
 // WriterTracer formats trace lines as fixed columns on w:
 //
-//	   12.345678  client-0   ping-sent            conn=2 session=0x1
+//	12.345678  client-0   ping-sent            conn=2 session=0x1
 type WriterTracer struct{ W io.Writer }
 
 // Trace implements Tracer.

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"hbsim/clock"
+	"hbsim/model"
+)
+
+// outcomeTracer writes the timeline and remembers each client's watcher
+// events for the closing summary.
+type outcomeTracer struct {
+	w      io.Writer
+	brief  bool
+	states map[string][]string
+	order  []string
+}
+
+var noisy = map[string]bool{"ping-sent": true, "ping-reply": true, "touch": true, "touch-queued": true}
+
+func (t *outcomeTracer) Trace(at clock.Time, actor, event, detail string) {
+	if event == "state" {
+		if _, ok := t.states[actor]; !ok {
+			t.order = append(t.order, actor)
+		}
+		t.states[actor] = append(t.states[actor], strings.Fields(detail)[0])
+	}
+	if t.brief && noisy[event] {
+		return
+	}
+	model.WriterTracer{W: t.w}.Trace(at, actor, event, detail)
+}
+
+func cmdTrace(args []string, stdout io.Writer) error {
+	fs := newFlags("trace")
+	point := fs.Int("point", 0, "sweep point (experiment files)")
+	rep := fs.Int("replication", 0, "replication (experiment files)")
+	brief := fs.Bool("brief", false, "leave out pings, ping replies and touches")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("trace takes one scenario name or experiment file (see \"hbsim scenarios\")")
+	}
+	var cfg model.Config
+	var title string
+	if strings.HasSuffix(pos[0], ".toml") {
+		c, t, err := replicationConfig(pos[0], *point, *rep)
+		if err != nil {
+			return err
+		}
+		cfg, title = c, t
+	} else {
+		s, ok := model.ScenarioByName(pos[0])
+		if !ok {
+			return usagef("no scenario %q (see \"hbsim scenarios\")", pos[0])
+		}
+		cfg = s.Config
+		title = fmt.Sprintf("scenario %s: %s\n# expect: %s", s.Name, s.Description, s.Expect)
+	}
+	return traceRun(stdout, cfg, title, *brief)
+}
+
+func traceRun(w io.Writer, cfg model.Config, title string, brief bool) error {
+	d := cfg.Defaults()
+	fmt.Fprintf(w, "# %s\n", title)
+	fmt.Fprintf(w, "# session timeout requested %v (negotiated %v), tick %v, %d server(s), %d client(s), client %s, transport %s, seed %d, horizon %v\n",
+		d.Client.SessionTimeout, d.Server.Negotiate(d.Client.SessionTimeout), d.Server.TickTime, d.Servers, d.Clients,
+		d.Client.Version, d.Network.Transport, d.Seed, d.Horizon)
+	fmt.Fprintf(w, "# %10s  %-9s  %-26s %s\n", "time (s)", "actor", "event", "detail")
+	tr := &outcomeTracer{w: w, brief: brief, states: map[string][]string{}}
+	st, err := model.Run(cfg, model.Options{Tracer: tr, Check: true})
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	fmt.Fprintln(w, "# outcome:")
+	for _, a := range tr.order {
+		fmt.Fprintf(w, "#   %s: %s\n", a, strings.Join(tr.states[a], ", "))
+	}
+	fmt.Fprintf(w, "#   tracker expiries %d, Disconnected events %d, pings %d, events %d\n", st.Expiries, st.Disconnects, st.Pings, st.Events)
+	return nil
+}

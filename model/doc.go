@@ -1,0 +1,24 @@
+// Package model is ZooKeeper's heartbeat and session machinery as
+// deterministic state machines, and the one World that wires them to the
+// event engine.
+//
+// Contract:
+//   - Client is the ClientCnxn SendThread loop (zk-semantics §1): one loop
+//     iteration per input, effects out, no I/O. Version profiles 3.3, 3.8
+//     (default) and 3.9 select the per-version rules.
+//   - Tracker is SessionTrackerImpl + ExpiryQueue (§2.2): tick-bucketed
+//     deadlines on a per-process clock phase, touch on every request, an
+//     expirer at every bucket boundary.
+//   - Network is which client<->server paths are cut; World carries packets
+//     over a TCP-like transport (RTO backoff, SYN retransmission schedule,
+//     the orphaned-socket retransmission after close, the server's
+//     connection reaper) and runs servers, the ensemble's touch forwarding,
+//     fault processes and the trace.
+//   - Given the same Config (seed included), Run produces the same Stats and
+//     the same trace, byte for byte. Randomness comes only from named
+//     sim.Stream streams; there is no wall clock.
+//   - Closed-form oracle switches: Transport Ideal, ServerConfig.NoBucketRounding,
+//     ClientConfig.FixedReconnect.
+//   - Panics only on broken invariants (scheduling into the past, a tracker
+//     driven out of order); bad configuration is an error from Validate.
+package model
