@@ -106,14 +106,14 @@ func (w *World) onFaultStart(pi int32) {
 		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, +1)
 		w.tracef("network", "outage-start", "clients=%s servers=%s direction=%s duration=%s",
 			targetName(p.client), targetName(f.Target.Server), f.Target.Direction, Duration(d))
-		w.exposeClients(p.client, now, now.Add(d))
+		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ClientPause:
 		w.forClients(p.client, func(ci int32) {
 			cl := &w.clients[ci]
 			cl.paused++
 			w.tracef(cl.name, "pause-start", "duration=%s", Duration(d))
 		})
-		w.exposeClients(p.client, now, now.Add(d))
+		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ServerCrash:
 		s := f.Target.Server
 		if s == AllServers {
@@ -121,9 +121,10 @@ func (w *World) onFaultStart(pi int32) {
 		}
 		p.crashes++
 		if p.crashes == 1 && w.servers[s].up {
+			ep := w.newEpisode()
 			for i := range w.clients {
 				if c := w.clients[i].conn; c != 0 && !w.clients[i].probe && w.conns[c].server == int32(s) {
-					w.expose(int32(i), now, now.Add(d))
+					w.expose(int32(i), now, now.Add(d), ep)
 				}
 			}
 			w.crashServer(int32(s), d)
@@ -181,18 +182,31 @@ func (w *World) forClients(target int, f func(ci int32)) {
 	}
 }
 
-func (w *World) exposeClients(target int, start, end clock.Time) {
-	w.forClients(target, func(ci int32) { w.expose(ci, start, end) })
+func (w *World) exposeClients(target int, start, end clock.Time, shared bool) {
+	ep := -1
+	if shared {
+		ep = w.newEpisode()
+	}
+	w.forClients(target, func(ci int32) { w.expose(ci, start, end, ep) })
 }
 
-// expose records that a fault episode hit client ci during [start, end).
-func (w *World) expose(ci int32, start, end clock.Time) {
+func (w *World) newEpisode() int {
+	w.stats.SharedEpisodes = append(w.stats.SharedEpisodes, SharedEpisode{})
+	return len(w.stats.SharedEpisodes) - 1
+}
+
+// expose records that a fault episode hit client ci during [start, end);
+// episode is its index in Stats.SharedEpisodes, or -1.
+func (w *World) expose(ci int32, start, end clock.Time, episode int) {
 	cl := &w.clients[ci]
 	if cl.probe {
 		return
 	}
 	w.stats.Exposures++
-	cl.exposure = exposure{active: true, start: start, end: end}
+	if episode >= 0 {
+		w.stats.SharedEpisodes[episode].Hit++
+	}
+	cl.exposure = exposure{active: true, start: start, end: end, episode: episode}
 }
 
 // attribute counts an expiry against the client's latest fault episode when
@@ -207,6 +221,9 @@ func (w *World) attribute(cl *clientSlot, now clock.Time) {
 	if now <= e.end.Add(slack) {
 		e.counted = true
 		w.stats.ExpiredExposures++
+		if e.episode >= 0 {
+			w.stats.SharedEpisodes[e.episode].Expired++
+		}
 	}
 }
 

@@ -65,6 +65,17 @@ type Stats struct {
 
 	DetectionTime     time.Duration // dead-client probe: crash to tracker expiry
 	DetectionMeasured bool
+
+	// SharedEpisodes has one entry per fault episode that hit every client
+	// at once (a shared outage or pause, a server crash): how many of the
+	// clients it hit had their session expire because of it (mass expiry).
+	SharedEpisodes []SharedEpisode
+}
+
+// SharedEpisode is one fault episode that hit several clients at once.
+type SharedEpisode struct {
+	Hit     int // counted clients the episode hit
+	Expired int // of which the session expired within the episode's window
 }
 
 // ErrInvariant wraps every invariant violation found with Options.Check.
@@ -97,6 +108,7 @@ type exposure struct {
 	active     bool
 	start, end clock.Time
 	counted    bool // an expiry was attributed already
+	episode    int  // index in Stats.SharedEpisodes, or -1
 }
 
 type deferredInput struct {
