@@ -41,7 +41,26 @@ type PointResult struct {
 	SessionTimeoutS          float64  `json:"session_timeout_s"`
 	RequestedSessionTimeoutS float64  `json:"requested_session_timeout_s"`
 	TickTimeS                float64  `json:"tick_time_s"`
+	Clients                  int      `json:"clients"`
 	Metrics                  []Metric `json:"metrics"`
+	// MassExpiry is the distribution of simultaneous expiries over fault
+	// episodes that hit every client at once (shared outages and pauses,
+	// server crashes): row k is P(at least k of the clients hit expire).
+	// Empty when no such episode happened.
+	MassExpiry []MassExpiry `json:"mass_expiry,omitempty"`
+}
+
+// MassExpiry is P(at least K sessions expire in one shared fault episode),
+// estimated over Episodes episodes, with its 95 % interval.
+type MassExpiry struct {
+	K        int     `json:"k"`
+	Episodes int     `json:"episodes"`
+	Count    int     `json:"count"` // episodes with at least K expiries
+	Estimate float64 `json:"estimate"`
+	Lower    float64 `json:"lower"`
+	Upper    float64 `json:"upper"`
+	// MeanHit is the mean number of counted clients an episode hit.
+	MeanHit float64 `json:"mean_hit"`
 }
 
 // Metric is one estimate with its 95 % confidence interval.

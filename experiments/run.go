@@ -62,6 +62,9 @@ type pointAcc struct {
 	disconnectedFraction                  Welford
 	detection                             Welford
 	events                                uint64
+	clients                               int
+	episodes, hits                        int64
+	atLeast                               []int64 // atLeast[k-1]: episodes with >= k expiries
 }
 
 func (a *pointAcc) add(st model.Stats) {
@@ -80,6 +83,30 @@ func (a *pointAcc) add(st model.Stats) {
 		a.detection.Add(st.DetectionTime.Seconds())
 	}
 	a.events += st.Events
+	a.clients = st.Clients
+	for _, ep := range st.SharedEpisodes {
+		a.episodes++
+		a.hits += int64(ep.Hit)
+		for len(a.atLeast) < ep.Hit {
+			a.atLeast = append(a.atLeast, 0)
+		}
+		for k := 1; k <= ep.Expired; k++ {
+			a.atLeast[k-1]++
+		}
+	}
+}
+
+func (a *pointAcc) massExpiry() []MassExpiry {
+	if a.episodes == 0 {
+		return nil
+	}
+	out := make([]MassExpiry, len(a.atLeast))
+	for i, c := range a.atLeast {
+		m := ProportionMetric("", "", float64(c), float64(a.episodes))
+		out[i] = MassExpiry{K: i + 1, Episodes: int(a.episodes), Count: int(c), Estimate: m.Estimate, Lower: m.Lower, Upper: m.Upper,
+			MeanHit: float64(a.hits) / float64(a.episodes)}
+	}
+	return out
 }
 
 func (a *pointAcc) metrics() []Metric {
@@ -220,7 +247,9 @@ func buildResult(s *Spec, points []Point, accs []pointAcc) *Result {
 			SessionTimeoutS:          cfg.Server.Negotiate(cfg.Client.SessionTimeout).Seconds(),
 			RequestedSessionTimeoutS: cfg.Client.SessionTimeout.Seconds(),
 			TickTimeS:                cfg.Server.TickTime.Seconds(),
+			Clients:                  cfg.Clients,
 			Metrics:                  accs[i].metrics(),
+			MassExpiry:               accs[i].massExpiry(),
 		})
 	}
 	return res

@@ -14,8 +14,6 @@ const (
 	s2c dir = 1 // server to client
 )
 
-func (d dir) reverse() dir { return 1 - d }
-
 // Network is the state of every client<->server path: which are cut, and
 // since when. Outages are layered so that cutting "every client" or "every
 // path to server 2" costs O(1): a path is down when any layer covering it is
