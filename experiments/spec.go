@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,7 +71,9 @@ var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff"}
 //	             ("scripted"|"poisson"|"periodic"), at (scripted, required),
 //	             phase (scripted: "random" or a duration; "random"), every
 //	             (poisson mean gap / periodic period, required), offset
-//	             ("0s"), duration (required: law)
+//	             ("0s"), duration (required: law), preset (a built-in
+//	             profile whose keys are the defaults of the table's; see
+//	             Preset and Presets, and "hbsim presets")
 //	[output]     dir ("out/<name>"), charts (all that apply)
 //
 // A law is a duration (a fixed law) or a table { law = KIND, ... } with the
@@ -969,6 +972,7 @@ type faultTOML struct {
 	Every     tomlRaw        `toml:"every"`
 	Offset    tomlRaw        `toml:"offset"`
 	Duration  toml.Primitive `toml:"duration"`
+	Preset    tomlRaw        `toml:"preset"`
 }
 
 type lawTOML struct {
@@ -1112,7 +1116,7 @@ func (p *specParser) decode(doc *docTOML) {
 				p.problem("fault", "%v", err)
 			} else {
 				for i := range fs {
-					t.faults = append(t.faults, p.fault(i, &fs[i], tables[i]))
+					t.faults = append(t.faults, p.faults(i, &fs[i], tables[i])...)
 				}
 			}
 		}
@@ -1152,8 +1156,142 @@ func (p *specParser) sub(table, key string) any {
 	return m[key]
 }
 
-func (p *specParser) fault(i int, ft *faultTOML, raw map[string]any) *faultSpec {
+// faults decodes the i-th [[fault]] table: one fault, or, with a preset key,
+// one fault per component of the preset (see Preset for how the table's
+// keys override the preset's).
+func (p *specParser) faults(i int, ft *faultTOML, raw map[string]any) []*faultSpec {
 	key := fmt.Sprintf("fault[%d]", i)
+	if !ft.Preset.set {
+		return []*faultSpec{p.fault(key, ft, p.fileLaw(ft.Duration, raw["duration"]))}
+	}
+	name, ok := p.str(key+".preset", ft.Preset)
+	if !ok {
+		return nil
+	}
+	pre, ok := PresetByName(name)
+	if !ok {
+		p.problem(key+".preset", "unknown preset %q; want one of %s (see \"hbsim presets\")", name, quoteList(PresetNames()))
+		return nil
+	}
+	if n := len(pre.Components); n > 1 {
+		parts := make([]string, n)
+		for j, c := range pre.Components {
+			parts[j] = strconv.Quote(c.Name)
+		}
+		var written []string
+		for k := range raw {
+			if slices.Contains(faultKeys, k) && k != "preset" && !slices.Contains(presetTargetKeys, k) {
+				written = append(written, k)
+			}
+		}
+		slices.Sort(written)
+		for _, k := range written {
+			p.problem(key+"."+k, "preset %q mixes %d faults; a table naming it may set only %s (for every part): "+
+				"to change %s, write one [[fault]] per part, with preset = %s",
+				name, n, strings.Join(presetTargetKeys, ", "), k, strings.Join(parts, " or "))
+		}
+		if len(written) > 0 {
+			return nil
+		}
+	}
+	out := make([]*faultSpec, 0, len(pre.Components))
+	for j := range pre.Components {
+		c := &pre.Components[j]
+		merged := mergePreset(ft, c)
+		out = append(out, p.fault(key, &merged, p.presetLaw(ft.Duration, raw["duration"], c)))
+	}
+	return out
+}
+
+// faultKeys are the keys of a [[fault]] table; presetTargetKeys those a
+// table naming a preset of several components may set.
+var (
+	faultKeys        = []string{"kind", "clients", "shared", "server", "direction", "arrival", "at", "phase", "every", "offset", "duration", "preset"}
+	presetTargetKeys = []string{"clients", "shared", "server", "direction"}
+)
+
+// mergePreset is the fault table ft with every key it does not set taken
+// from the preset component c, except the preset keys that ft's overrides
+// make inapplicable (see Preset). The duration is merged by presetLaw.
+func mergePreset(ft *faultTOML, c *PresetComponent) faultTOML {
+	pre := c.ft
+	if kind, ok := ft.Kind.v.(string); ok {
+		if kind != "outage" {
+			pre.Direction = tomlRaw{}
+		}
+		switch kind {
+		case "client-pause":
+			pre.Server = tomlRaw{}
+		case "server-crash":
+			pre.Clients, pre.Shared = tomlRaw{}, tomlRaw{}
+		}
+	}
+	if arrival, ok := ft.Arrival.v.(string); ok {
+		if arrival == "scripted" {
+			pre.Every, pre.Offset = tomlRaw{}, tomlRaw{}
+		} else {
+			pre.At, pre.Phase = tomlRaw{}, tomlRaw{}
+		}
+	}
+	if ft.Clients.set && ft.Clients.v != "all" {
+		pre.Shared = tomlRaw{}
+	}
+	m := *ft
+	fillUnset(&m, &pre)
+	return m
+}
+
+// fillUnset copies every tomlRaw field of *src into *dst where dst's is not
+// set; dst and src point to the same struct type.
+func fillUnset(dst, src any) {
+	d, s := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for i := range d.NumField() {
+		if r, ok := d.Field(i).Addr().Interface().(*tomlRaw); ok && !r.set {
+			*r = s.Field(i).Interface().(tomlRaw)
+		}
+	}
+}
+
+// lawSource is a law as found in a table: its undecoded value (nil when the
+// key is absent) and, for a law table, how to decode it.
+type lawSource struct {
+	raw    any
+	decode func(*lawTOML) error
+}
+
+func (p *specParser) fileLaw(prim toml.Primitive, raw any) lawSource {
+	return lawSource{raw: raw, decode: func(lt *lawTOML) error { return p.md.PrimitiveDecode(prim, lt) }}
+}
+
+// presetLaw is the duration of a table naming the preset component c: the
+// preset's law when the table has no duration; the preset's law with the
+// table's parameters when the table's duration is a table without a law key
+// and the preset's law is a table; otherwise the table's own.
+func (p *specParser) presetLaw(prim toml.Primitive, raw any, c *PresetComponent) lawSource {
+	preRaw := c.raw["duration"]
+	preDecode := func(lt *lawTOML) error { return c.md.PrimitiveDecode(c.ft.Duration, lt) }
+	if raw == nil {
+		return lawSource{raw: preRaw, decode: preDecode}
+	}
+	fileTable, ok := raw.(map[string]any)
+	_, preTable := preRaw.(map[string]any)
+	if _, hasLaw := fileTable["law"]; !ok || hasLaw || !preTable {
+		return p.fileLaw(prim, raw)
+	}
+	return lawSource{raw: raw, decode: func(lt *lawTOML) error {
+		if err := p.md.PrimitiveDecode(prim, lt); err != nil {
+			return err
+		}
+		var pl lawTOML
+		if err := preDecode(&pl); err != nil {
+			return err
+		}
+		fillUnset(lt, &pl)
+		return nil
+	}}
+}
+
+func (p *specParser) fault(key string, ft *faultTOML, dur lawSource) *faultSpec {
 	f := &faultSpec{key: key, client: model.AllClients, server: model.AllServers}
 	f.kindIn = ft.Kind.set
 	if v, ok := p.enum(key+".kind", ft.Kind, faultKinds...); ok {
@@ -1201,7 +1339,7 @@ func (p *specParser) fault(i int, ft *faultTOML, raw map[string]any) *faultSpec 
 	}
 	f.every, f.everyIn = p.slot(key+".every", ft.Every, slotDuration, rulePositive, true), ft.Every.set
 	f.offset, f.offsetIn = p.slot(key+".offset", ft.Offset, slotDuration, ruleNonNegative, true), ft.Offset.set
-	f.duration, f.durationIn = p.law(key+".duration", ft.Duration, raw["duration"], false), raw["duration"] != nil
+	f.duration, f.durationIn = p.lawFrom(key+".duration", dur, false), dur.raw != nil
 	return f
 }
 
@@ -1228,6 +1366,12 @@ func (p *specParser) target(key string, r tomlRaw, what string, all int) (int, b
 // fixed law, or a law table. raw is the undecoded value, to tell the two
 // apart; nil when the key is absent.
 func (p *specParser) law(key string, prim toml.Primitive, raw any, positive bool) *lawSpec {
+	return p.lawFrom(key, p.fileLaw(prim, raw), positive)
+}
+
+// lawFrom decodes the law src, as law does.
+func (p *specParser) lawFrom(key string, src lawSource, positive bool) *lawSpec {
+	raw := src.raw
 	if raw == nil {
 		return nil
 	}
@@ -1243,7 +1387,7 @@ func (p *specParser) law(key string, prim toml.Primitive, raw any, positive bool
 		return &lawSpec{key: key, kind: model.LawFixed, short: true, value: sl, positive: positive}
 	}
 	var lt lawTOML
-	if err := p.md.PrimitiveDecode(prim, &lt); err != nil {
+	if err := src.decode(&lt); err != nil {
 		p.problem(key, "%v", err)
 		return nil
 	}
