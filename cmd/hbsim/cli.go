@@ -27,6 +27,7 @@ Usage:
   hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief]
                                   print one run's timeline and outcome
   hbsim scenarios                 list the built-in scenarios
+  hbsim presets [NAME...]         list the built-in outage and pause presets, their sources and caveats
   hbsim help                      show this text
 
 Exit codes: 0 ok, 1 the run failed, 2 bad usage or bad input.
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		err = cmdValidate(args[1:], stdout)
+	case "presets":
+		err = cmdPresets(args[1:], stdout)
 	default:
 		err = usagef("unknown command %q (try \"hbsim help\")", args[0])
 	}
