@@ -53,8 +53,10 @@ type Client struct {
 	lastHeard      int64 // ms
 	lastState      State // the event thread's last delivered state (dedup)
 	pendingReplies int   // application requests awaiting a reply
+	traced         bool  // emit EffNote effects (only the trace reads them)
 
-	out []Effect
+	outp *[]Effect // effects of the current call; valid until the next call
+	out  []Effect
 }
 
 type clientPhase uint8
@@ -87,21 +89,42 @@ type ClientParams struct {
 	KeepHostOrder  bool
 	FixedReconnect time.Duration
 	Rand           *rand.Rand // the client's own stream: shuffle and sleeps
+	Traced         bool       // emit EffNote effects for the trace
+	// HostsBuf, when it has room, holds the shuffled host list (the wiring
+	// packs every client's list into one array).
+	HostsBuf []int32
+	// Effects, when set, is a buffer shared by clients whose effects are
+	// consumed before the next client call (the wiring's case).
+	Effects *[]Effect
 }
 
 // NewClient returns a client that has not started.
 func NewClient(p ClientParams) *Client {
-	hosts := append([]int32(nil), p.Hosts...)
+	c := &Client{}
+	c.init(p)
+	return c
+}
+
+func (c *Client) init(p ClientParams) {
+	hosts := append(p.HostsBuf[:0], p.Hosts...)
 	if !p.KeepHostOrder {
 		p.Rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
 	}
-	c := &Client{
+	*c = Client{
 		ID: p.ID, version: p.Version, treq: p.SessionTimeout, fixedR: p.FixedReconnect,
-		rng: p.Rand, hosts: hosts, current: -1, last: -1, firstConnect: true,
-		out: make([]Effect, 0, 8),
+		rng: p.Rand, hosts: hosts, current: -1, last: -1, firstConnect: true, traced: p.Traced,
+		outp: p.Effects,
+	}
+	if c.outp == nil {
+		c.outp = &c.out
 	}
 	c.setTimeouts(p.SessionTimeout)
-	return c
+}
+
+// begin starts a call: the effect list is emptied.
+func (c *Client) begin() []Effect {
+	*c.outp = (*c.outp)[:0]
+	return *c.outp
 }
 
 // setTimeouts applies the readTimeout/connectTimeout formulas of §1.1 to T.
@@ -143,40 +166,40 @@ func (c *Client) ReadTimeout() time.Duration { return time.Duration(c.rt) * time
 
 // Start runs the first loop iteration: pick the first host and connect.
 func (c *Client) Start(now clock.Time) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	c.nextHost(now)
-	return c.out
+	return *c.outp
 }
 
 // Renew makes the handle a fresh one after Expired, as an application does
 // (a new ZooKeeper object: new session, first-connect rules again).
 func (c *Client) Renew(now clock.Time) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	c.sessionID, c.negotiated = 0, 0
 	c.firstConnect, c.everAttempted = true, false
 	c.current, c.last = -1, -1
 	c.lastState = StateNone
 	c.setTimeouts(c.treq)
 	c.nextHost(now)
-	return c.out
+	return *c.outp
 }
 
 // Crash kills the process: its sockets close (the kernel sends FIN) and the
 // loop never runs again.
 func (c *Client) Crash(now clock.Time) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if conn := c.Conn(); conn != 0 {
 		c.emit(Effect{Kind: EffClose, Conn: conn})
 	}
 	c.phase = phaseCrashed
 	c.emit(Effect{Kind: EffWake, At: clock.Never})
 	c.note("client-crashed", 0)
-	return c.out
+	return *c.outp
 }
 
 // OnWake is the loop timer firing: a select timeout or the end of a sleep.
 func (c *Client) OnWake(now clock.Time) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	switch c.phase {
 	case phaseCleanup:
 		c.afterCleanup(now)
@@ -191,14 +214,14 @@ func (c *Client) OnWake(now clock.Time) []Effect {
 	case phaseConnecting, phaseHandshake, phaseConnected:
 		c.iterate(now)
 	}
-	return c.out
+	return *c.outp
 }
 
 // OnTCPConnected is finishConnect succeeding on socket conn.
 func (c *Client) OnTCPConnected(now clock.Time, conn int32) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if conn != c.conn || c.phase != phaseConnecting {
-		return c.out
+		return *c.outp
 	}
 	ms := now.Millis()
 	c.lastHeard, c.lastSend = ms, ms
@@ -210,36 +233,36 @@ func (c *Client) OnTCPConnected(now clock.Time, conn int32) []Effect {
 	c.note("tcp-connected", 0)
 	c.emit(Effect{Kind: EffSend, Conn: conn, Msg: Message{Kind: MsgConnectRequest, Session: c.sessionID, Timeout: c.treq}})
 	c.iterate(now)
-	return c.out
+	return *c.outp
 }
 
 // OnTCPFailed is finishConnect throwing: the SYN was refused (RST) or the
 // connection attempt was aborted by the kernel.
 func (c *Client) OnTCPFailed(now clock.Time, conn int32) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if conn != c.conn || c.phase != phaseConnecting {
-		return c.out
+		return *c.outp
 	}
 	c.note("connect-refused", 0)
 	c.fail(now)
-	return c.out
+	return *c.outp
 }
 
 // OnAborted is the kernel giving up on an established connection
 // (retransmissions exhausted): the next read fails.
 func (c *Client) OnAborted(now clock.Time, conn int32) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if conn != c.Conn() {
-		return c.out
+		return *c.outp
 	}
 	c.note("connection-aborted", 0)
 	c.fail(now)
-	return c.out
+	return *c.outp
 }
 
 // OnMessage is a packet read from socket conn.
 func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if conn != c.Conn() || c.phase == phaseConnecting {
 		return c.out // a late packet on a socket the client already closed
 	}
@@ -248,15 +271,15 @@ func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 	case MsgClose:
 		c.note("end-of-stream", 0)
 		c.fail(now)
-		return c.out
+		return *c.outp
 	case MsgConnectResponse:
 		c.lastHeard = ms
 		if c.phase != phaseHandshake {
-			return c.out
+			return *c.outp
 		}
 		c.onConnected(now, m)
 		if c.phase == phaseClosed {
-			return c.out
+			return *c.outp
 		}
 	case MsgPingReply:
 		c.lastHeard = ms
@@ -269,22 +292,22 @@ func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 		c.note("reply", 0)
 	}
 	c.iterate(now)
-	return c.out
+	return *c.outp
 }
 
 // OnRequest is the application issuing a request (it wakes the loop).
 func (c *Client) OnRequest(now clock.Time) []Effect {
-	c.out = c.out[:0]
+	c.begin()
 	if c.phase != phaseConnected {
 		c.note("request-failed", 0) // CONNECTIONLOSS while not connected
-		return c.out
+		return *c.outp
 	}
 	c.emit(Effect{Kind: EffSend, Conn: c.conn, Msg: Message{Kind: MsgRequest, Session: c.sessionID}})
 	c.lastSend = now.Millis()
 	c.pendingReplies++
 	c.note("request-sent", 0)
 	c.iterate(now)
-	return c.out
+	return *c.outp
 }
 
 // onConnected is ClientCnxn.onConnected for a ConnectResponse.
@@ -449,8 +472,10 @@ func (c *Client) deliver(s State) {
 	c.emit(Effect{Kind: EffState, State: s})
 }
 
-func (c *Client) emit(e Effect) { c.out = append(c.out, e) }
+func (c *Client) emit(e Effect) { *c.outp = append(*c.outp, e) }
 
 func (c *Client) note(word string, d time.Duration) {
-	c.out = append(c.out, Effect{Kind: EffNote, Note: word, Dur: d, Conn: c.conn})
+	if c.traced {
+		*c.outp = append(*c.outp, Effect{Kind: EffNote, Note: word, Dur: d, Conn: c.conn})
+	}
 }

@@ -139,6 +139,10 @@ type NetworkConfig struct {
 	Latency   *Law // one-way delay per packet; nil = fixed 1 ms
 	Transport Transport
 	SYN       SYNSchedule
+	// ConnectLatency is added to every TCP handshake (server-side accept
+	// work, TLS, a load balancer): the connect completes this much later
+	// than one round trip after the SYN got through. Default 0.
+	ConnectLatency time.Duration
 	// NoOrphanRetransmit drops a closed socket's unacknowledged bytes instead
 	// of letting the kernel keep retransmitting them (zk-semantics §3.1 B.2).
 	NoOrphanRetransmit bool
@@ -344,6 +348,9 @@ func (c Config) Validate() error {
 		bad("latency law is not set")
 	} else if err := c.Network.Latency.Validate(); err != nil {
 		bad("latency: %w", err)
+	}
+	if c.Network.ConnectLatency < 0 {
+		bad("connect latency must not be negative, got %v", c.Network.ConnectLatency)
 	}
 	if c.Network.RTOMin <= 0 || c.Network.RTOMax < c.Network.RTOMin {
 		bad("rto range [%v, %v] is empty or not positive", c.Network.RTOMin, c.Network.RTOMax)

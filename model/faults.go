@@ -54,7 +54,7 @@ func (w *World) scheduleFirst(pi int32) {
 		}
 		for _, at := range p.f.At {
 			if t := clock.Zero.Add(at); t <= end {
-				w.eng.Schedule(sim.Event{At: t, Kind: kind, A: pi})
+				w.eng.Post(sim.Event{At: t, Kind: kind, A: pi})
 			}
 		}
 	case Poisson:
@@ -70,7 +70,7 @@ func (w *World) poissonGap(p *faultProc) time.Duration {
 
 func (w *World) scheduleAt(pi int32, t clock.Time) {
 	if t <= clock.Zero.Add(w.cfg.Horizon) {
-		w.eng.Schedule(sim.Event{At: t, Kind: evFaultStart, A: pi})
+		w.eng.Post(sim.Event{At: t, Kind: evFaultStart, A: pi})
 	}
 }
 
@@ -82,17 +82,22 @@ func (w *World) onFaultArm(pi int32) {
 		c = 0
 	}
 	w.clients[c].anchors = append(w.clients[c].anchors, pi)
+	w.anchored++
 }
 
 // touched runs after every successful tracker touch.
 func (w *World) touched(now clock.Time, id int64) {
+	if w.anchored == 0 {
+		return
+	}
 	cl := &w.clients[w.sessions[id].client]
 	if len(cl.anchors) == 0 {
 		return
 	}
 	for _, pi := range cl.anchors {
-		w.eng.Schedule(sim.Event{At: now.Add(w.faults[pi].f.Phase), Kind: evFaultStart, A: pi})
+		w.eng.Post(sim.Event{At: now.Add(w.faults[pi].f.Phase), Kind: evFaultStart, A: pi})
 	}
+	w.anchored -= len(cl.anchors)
 	cl.anchors = cl.anchors[:0]
 }
 
@@ -130,7 +135,7 @@ func (w *World) onFaultStart(pi int32) {
 			w.crashServer(int32(s), d)
 		}
 	}
-	w.eng.Schedule(sim.Event{At: now.Add(d), Kind: evFaultEnd, A: pi})
+	w.eng.Post(sim.Event{At: now.Add(d), Kind: evFaultEnd, A: pi})
 	switch f.Arrival {
 	case Poisson:
 		w.scheduleAt(pi, now.Add(w.poissonGap(p)))
@@ -278,7 +283,7 @@ func (w *World) scheduleProbeCrash() {
 		return
 	}
 	at := lo + time.Duration(r.Int64N(int64(hi-lo)))
-	w.eng.Schedule(sim.Event{At: clock.Zero.Add(at), Kind: evProbeCrash})
+	w.eng.Post(sim.Event{At: clock.Zero.Add(at), Kind: evProbeCrash})
 }
 
 func (w *World) onProbeCrash() {

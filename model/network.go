@@ -25,6 +25,8 @@ type Network struct {
 	perClient [][2]pathState
 	perServer [][2]pathState
 	perPair   map[[2]int32]*[2]pathState
+	active    int32      // cuts in force anywhere (fast path: none)
+	everStart clock.Time // start of the latest cut anywhere, -1 if none
 	latency   *Sampler
 	fixed     time.Duration // latency when the law is fixed (no draw)
 	isFixed   bool
@@ -45,6 +47,7 @@ func newNetwork(clients, servers int, latency *Sampler) *Network {
 	if latency.law.Kind == LawFixed {
 		n.isFixed, n.fixed = true, latency.Draw()
 	}
+	n.everStart = -1
 	for i := range n.global {
 		n.global[i].lastStart = -1
 	}
@@ -82,11 +85,13 @@ func (n *Network) cut(now clock.Time, client, server int, d Direction, delta int
 	for i := range l {
 		if d == Both || (d == ClientToServer && i == int(c2s)) || (d == ServerToClient && i == int(s2c)) {
 			l[i].down += delta
+			n.active += delta
 			if l[i].down < 0 {
 				panic("model: outage ended twice")
 			}
 			if delta > 0 {
 				l[i].lastStart = now
+				n.everStart = now
 			}
 		}
 	}
@@ -94,6 +99,9 @@ func (n *Network) cut(now clock.Time, client, server int, d Direction, delta int
 
 // Down reports whether the path client<->server is cut in direction d.
 func (n *Network) down(client, server int32, d dir) bool {
+	if n.active == 0 {
+		return false
+	}
 	if n.global[d].down > 0 || n.perServer[server][d].down > 0 {
 		return true
 	}
@@ -123,6 +131,9 @@ func (n *Network) lastStart(client, server int32, d dir) clock.Time {
 
 // lost reports whether a packet sent at sent and arriving now was dropped.
 func (n *Network) lost(now, sent clock.Time, client, server int32, d dir) bool {
+	if n.active == 0 && n.everStart < sent {
+		return false // no cut now, and none began while the packet flew
+	}
 	return n.down(client, server, d) || n.lastStart(client, server, d) >= sent
 }
 

@@ -23,14 +23,20 @@ type World struct {
 	tracer Tracer
 	check  bool
 
-	clients  []clientSlot
-	servers  []serverProc
-	conns    []connRec    // by global connection id; 0 unused
-	sessions []sessionRec // the ensemble's persisted sessions, by id; 0 unused
-	faults   []faultProc
-	waiters  []int32 // ideal transport: connections with data or a SYN held until an outage ends
+	clients     []clientSlot
+	clientState []Client   // the clients' loops, packed
+	rngs        []rand.PCG // the clients' streams, packed
+	rands       []rand.Rand
+	effects     []Effect // shared effect buffer of every client call
+	servers     []serverProc
+	conns       []connRec    // by global connection id; 0 unused
+	sessions    []sessionRec // the ensemble's persisted sessions, by id; 0 unused
+	faults      []faultProc
+	waiters     []int32 // ideal transport: connections with data or a SYN held until an outage ends
 
 	expired   []int64
+	spare     []packet // a lost-queue buffer between retransmissions
+	anchored  int      // fault episodes waiting for a session's next touch
 	stats     Stats
 	lastTime  clock.Time
 	violation error
@@ -82,10 +88,11 @@ type SharedEpisode struct {
 var ErrInvariant = errors.New("model: invariant violated")
 
 type clientSlot struct {
-	c        *Client
+	c        *Client // points into World.clientState
 	name     string
 	probe    bool
 	wake     sim.Timer
+	wakeAt   clock.Time
 	request  sim.Timer
 	requests *Sampler
 	conn     int32 // global id of the client's current socket
@@ -156,8 +163,10 @@ type connRec struct {
 	clientOpen            bool
 	serverOpen            bool
 	serverIncarnation     uint32
-	session               int64
-	timeout               time.Duration
+	session               int64         // server side: the session bound to the connection
+	timeout               time.Duration // server side: the negotiated timeout
+	reqSession            int64         // the ConnectRequest's session (client side)
+	reqTimeout            time.Duration // the ConnectRequest's requested timeout
 	lastRecv              clock.Time
 	synFirst              clock.Time
 	synTries              int
@@ -166,19 +175,27 @@ type connRec struct {
 	st                    [2]stream
 }
 
+// stream is one direction of a connection as the kernels see it. Packets in
+// flight travel inside their delivery events; the stream only orders them and
+// holds what an outage dropped.
 type stream struct {
-	flight      []packet // sent, not yet arrived, in arrival order
-	lost        []packet // dropped, waiting for retransmission (head of line)
 	lastArrival clock.Time
+	lost        []packet      // dropped, waiting for retransmission (head of line)
 	rto         time.Duration // current retransmission timeout; 0 when nothing is lost
-	retries     int
 	timer       sim.Timer
+	retries     int32
 	waiting     bool // ideal transport: held until the outage ends
 }
 
+// wire is a packet as it travels: its kind, plus wireRejected on a
+// ConnectResponse(0). Sessions and timeouts are read from the connection.
+type wire uint8
+
+const wireRejected wire = 0x80
+
 type packet struct {
-	msg  Message
 	sent clock.Time
+	w    wire
 }
 
 // event kinds
@@ -226,7 +243,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		w.startServer(0, int32(i), false)
 	}
 	if cfg.Servers > 1 {
-		w.eng.Schedule(sim.Event{At: clock.Zero.Add(cfg.Server.TickTime / 2), Kind: evLearnerPing})
+		w.eng.Post(sim.Event{At: clock.Zero.Add(cfg.Server.TickTime / 2), Kind: evLearnerPing})
 	}
 
 	n := cfg.Clients
@@ -238,12 +255,23 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		hosts[i] = int32(h)
 	}
 	w.clients = make([]clientSlot, n)
+	w.clientState = make([]Client, n)
+	w.rngs = make([]rand.PCG, n)
+	w.rands = make([]rand.Rand, n)
+	w.effects = make([]Effect, 0, 16)
+	hostsBuf := make([]int32, n*len(hosts))
 	for i := range w.clients {
-		r := sim.Stream(cfg.Seed, "client", uint64(i))
+		w.rngs[i] = *sim.NewSource(cfg.Seed, "client", uint64(i))
+		w.rands[i] = *rand.New(&w.rngs[i])
+		r := &w.rands[i]
 		cl := &w.clients[i]
-		cl.c = NewClient(ClientParams{
+		cl.c = &w.clientState[i]
+		cl.c.init(ClientParams{
 			ID: int32(i), Version: cfg.Client.Version, SessionTimeout: cfg.Client.SessionTimeout,
 			Hosts: hosts, KeepHostOrder: cfg.Client.KeepHostOrder, FixedReconnect: cfg.Client.FixedReconnect, Rand: r,
+			Traced:   opts.Tracer != nil,
+			HostsBuf: hostsBuf[i*len(hosts) : (i+1)*len(hosts) : (i+1)*len(hosts)],
+			Effects:  &w.effects,
 		})
 		cl.name = "client-" + strconv.Itoa(i)
 		cl.probe = i >= cfg.Clients
@@ -255,7 +283,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		// that a fault at a fixed time meets a random ping phase.
 		period := cfg.Client.SessionTimeout.Milliseconds() * 2 / 3 / 2
 		start := clock.Zero.Add(time.Duration(r.Int64N(max(period, 1))) * time.Millisecond)
-		w.eng.Schedule(sim.Event{At: start, Kind: evClientStart, A: int32(i)})
+		w.eng.Post(sim.Event{At: start, Kind: evClientStart, A: int32(i)})
 	}
 	if cfg.DeadClientProbe {
 		w.scheduleProbeCrash()
@@ -354,7 +382,7 @@ func (w *World) Handle(e *sim.Event) {
 		w.clientInput(e.A, deferredInput{kind: 4})
 		w.scheduleRequest(e.A)
 	case evDeliver:
-		w.onDeliver(e.A, dir(e.B))
+		w.onDeliver(e.A, dir(e.B&0xff), wire(e.B>>8), clock.Time(e.X))
 	case evRetransmit:
 		w.onRetransmit(e.A, dir(e.B))
 	case evSYNArrive:
@@ -455,7 +483,11 @@ func (w *World) clientEffects(ci int32, effs []Effect) {
 			w.closeClientConn(ci)
 		case EffWake:
 			cl.wakeDue = false
+			if e.At == cl.wakeAt && w.eng.Active(cl.wake) {
+				continue // the loop re-armed the same select timeout
+			}
 			w.eng.Stop(cl.wake)
+			cl.wakeAt = e.At
 			if e.At != clock.Never {
 				cl.wake = w.eng.Schedule(sim.Event{At: e.At, Kind: evClientWake, A: ci})
 			}
@@ -565,7 +597,7 @@ const synRetries = 6 // Linux tcp_syn_retries
 func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
-	w.eng.Schedule(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
+	w.eng.Post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
 	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
 		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(cn.synTries + 1)), Kind: evSYNRetry, A: id})
 	}
@@ -597,7 +629,7 @@ func (w *World) onSYNArrive(id int32, sent clock.Time) {
 	}
 	srv := &w.servers[cn.server]
 	refused := uint64(0)
-	delay := w.net.delay()
+	delay := w.net.delay() + w.cfg.Network.ConnectLatency
 	if srv.up {
 		cn.serverOpen = true
 		cn.serverIncarnation = srv.incarnation
@@ -610,7 +642,7 @@ func (w *World) onSYNArrive(id int32, sent clock.Time) {
 	} else {
 		refused = 1
 	}
-	w.eng.Schedule(sim.Event{At: now.Add(delay), Kind: evSYNReply, A: id, B: int32(refused), X: uint64(now)})
+	w.eng.Post(sim.Event{At: now.Add(delay), Kind: evSYNReply, A: id, B: int32(refused), X: uint64(now)})
 }
 
 func (w *World) onSYNReply(id int32, refused bool, sent clock.Time) {
@@ -642,31 +674,50 @@ func (w *World) send(id int32, d dir, m Message) {
 	if id == 0 {
 		return
 	}
-	st := &w.conns[id].st[d]
+	cn := &w.conns[id]
+	x := wire(m.Kind)
+	switch m.Kind {
+	case MsgConnectRequest:
+		cn.reqSession, cn.reqTimeout = m.Session, m.Timeout
+	case MsgConnectResponse:
+		if m.Timeout <= 0 {
+			x |= wireRejected
+		}
+	}
+	st := &cn.st[d]
 	if len(st.lost) > 0 || st.waiting {
-		st.lost = append(st.lost, packet{msg: m, sent: w.eng.Now()})
+		st.lost = append(st.lost, packet{w: x, sent: w.eng.Now()})
 		return
 	}
-	w.transmit(id, d, m)
+	w.transmit(id, d, x)
 }
 
-func (w *World) transmit(id int32, d dir, m Message) {
+func (w *World) transmit(id int32, d dir, x wire) {
 	now := w.eng.Now()
 	st := &w.conns[id].st[d]
 	at := max(now.Add(w.net.delay()), st.lastArrival)
 	st.lastArrival = at
-	st.flight = append(st.flight, packet{msg: m, sent: now})
-	w.eng.Schedule(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d)})
+	w.eng.Post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
 }
 
-func (w *World) onDeliver(id int32, d dir) {
+// message rebuilds the Message a wire code stands for on connection cn.
+func (cn *connRec) message(x wire) Message {
+	m := Message{Kind: MsgKind(x &^ wireRejected)}
+	switch {
+	case m.Kind == MsgConnectRequest:
+		m.Session, m.Timeout = cn.reqSession, cn.reqTimeout
+	case m.Kind == MsgConnectResponse && x&wireRejected == 0:
+		m.Session, m.Timeout = cn.session, cn.timeout
+	case m.Kind == MsgPing || m.Kind == MsgRequest || m.Kind == MsgPingReply || m.Kind == MsgReply:
+		m.Session = cn.session
+	}
+	return m
+}
+
+func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 	cn := &w.conns[id]
 	st := &cn.st[d]
-	p := st.flight[0]
-	st.flight = st.flight[1:]
-	if len(st.flight) == 0 {
-		st.flight = st.flight[:0:0]
-	}
+	p := packet{w: x, sent: sent}
 	now := w.eng.Now()
 	if len(st.lost) > 0 || st.waiting {
 		st.lost = append(st.lost, p) // behind a lost segment: held by the receiver's TCP
@@ -674,20 +725,20 @@ func (w *World) onDeliver(id int32, d dir) {
 	}
 	if w.net.lost(now, p.sent, cn.client, cn.server, d) {
 		if w.tracer != nil {
-			w.tracef("network", "packet-lost", "%s conn=%d %s", p.msg.Kind, id, dirName(d))
+			w.tracef("network", "packet-lost", "%s conn=%d %s", MsgKind(x&^wireRejected), id, dirName(d))
 		}
 		st.lost = append(st.lost, p)
 		w.armRetransmit(id, d, p.sent)
 		return
 	}
 	if st.retries > 0 && w.tracer != nil {
-		w.tracef("network", "delivered-late", "%s conn=%d %s", p.msg.Kind, id, dirName(d))
+		w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), id, dirName(d))
 	}
 	st.rto, st.retries = 0, 0
 	if d == c2s {
-		w.serverReceive(id, p.msg)
+		w.serverReceive(id, cn.message(x))
 	} else {
-		w.clientReceive(id, p.msg)
+		w.clientReceive(id, cn.message(x))
 	}
 }
 
@@ -726,10 +777,10 @@ func (w *World) onRetransmit(id int32, d dir) {
 	if d == s2c {
 		senderOpen = cn.serverOpen
 	}
-	limit := w.cfg.Network.DataRetries
+	limit := int32(w.cfg.Network.DataRetries)
 	word := "retransmit"
 	if !senderOpen {
-		limit, word = w.cfg.Network.OrphanRetries, "orphan-retransmit"
+		limit, word = int32(w.cfg.Network.OrphanRetries), "orphan-retransmit"
 	}
 	st.retries++
 	if st.retries > limit {
@@ -748,11 +799,19 @@ func (w *World) onRetransmit(id int32, d dir) {
 		w.tracef("network", word, "conn=%d %s packets=%d try=%d", id, dirName(d), len(st.lost), st.retries)
 	}
 	st.rto = min(2*st.rto, w.cfg.Network.RTOMax)
+	w.resend(id, d)
+}
+
+// resend transmits everything held in the lost queue. Buffers circulate
+// between streams and World.spare, so a retransmission allocates nothing.
+func (w *World) resend(id int32, d dir) {
+	st := &w.conns[id].st[d]
 	q := st.lost
-	st.lost = nil
+	st.lost = w.spare[:0]
 	for _, p := range q {
-		w.transmit(id, d, p.msg)
+		w.transmit(id, d, p.w)
 	}
+	w.spare = q[:0]
 }
 
 // onHeal releases what the ideal transport held back, once paths are up.
@@ -781,11 +840,7 @@ func (w *World) onHeal() {
 				continue
 			}
 			st.waiting = false
-			q := st.lost
-			st.lost = nil
-			for _, p := range q {
-				w.transmit(id, d, p.msg)
-			}
+			w.resend(id, d)
 		}
 		if held {
 			keep = append(keep, id)
@@ -929,11 +984,13 @@ func (w *World) serverReceive(id int32, m Message) {
 	case MsgConnectRequest:
 		t := w.cfg.Server.Negotiate(m.Timeout)
 		cn.timeout = t
-		w.tracef(srv.name, "connect-request", "conn=%d client=%d session=%s requested=%s", id, cn.client, hexID(m.Session), Duration(m.Timeout))
+		if w.tracer != nil {
+			w.tracef(srv.name, "connect-request", "conn=%d client=%d session=%s requested=%s", id, cn.client, hexID(m.Session), Duration(m.Timeout))
+		}
 		if leader {
 			w.leaderConnect(id, m.Session)
 		} else {
-			w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumConnect, A: id, X: uint64(m.Session), B: int32(srv.incarnation)})
+			w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumConnect, A: id, X: uint64(m.Session), B: int32(srv.incarnation)})
 		}
 	case MsgPing, MsgRequest:
 		if cn.session == 0 {
@@ -1004,7 +1061,7 @@ func (w *World) leaderConnect(id int32, session int64) {
 	if ok {
 		b = 1
 	}
-	w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumReply, A: id, X: uint64(session), B: b})
+	w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumReply, A: id, X: uint64(session), B: b})
 }
 
 func (w *World) onQuorumConnect(id int32, session int64, incarnation uint32) {
@@ -1102,7 +1159,7 @@ func (w *World) expireSession(id int64) {
 		if int(cn.server) == w.cfg.Leader {
 			w.closeServerConn(rec.conn, "session-expired")
 		} else {
-			w.eng.Schedule(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evCloseCommit, A: rec.conn})
+			w.eng.Post(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evCloseCommit, A: rec.conn})
 		}
 	}
 }
@@ -1120,10 +1177,10 @@ func (w *World) onLearnerPing() {
 			batch := srv.touches
 			srv.touches = nil
 			srv.batches = append(srv.batches, batch)
-			w.eng.Schedule(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evApplyTouches, A: int32(i), X: uint64(srv.incarnation)})
+			w.eng.Post(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evApplyTouches, A: int32(i), X: uint64(srv.incarnation)})
 		}
 	}
-	w.eng.Schedule(sim.Event{At: now.Add(w.cfg.Server.TickTime / 2), Kind: evLearnerPing})
+	w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.TickTime / 2), Kind: evLearnerPing})
 }
 
 func (w *World) onApplyTouches(s int32, incarnation uint32) {

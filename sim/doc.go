@@ -4,14 +4,17 @@
 //
 // Contract:
 //   - Events run in order of (time, seq): earlier time first, and events at the
-//     same instant in the order they were scheduled (FIFO). Rescheduling an event
-//     gives it a fresh seq, as if it had been scheduled anew.
+//     same instant in the order they were scheduled (FIFO).
 //   - Scheduling at a time before Now panics: it is a broken invariant of the
 //     caller, never an input error.
-//   - Stop and Reset on a Timer are O(log n); a Timer whose event already ran or
-//     was stopped is recognised in O(1) and ignored.
-//   - After warm-up the engine allocates nothing per event: events are values in
-//     a slice-backed binary heap, and handles are recycled through a free list.
+//   - Post queues an event that cannot be cancelled; Schedule returns a Timer.
+//     Stop is O(1): it bumps the timer's generation, and the stale entry is
+//     dropped unseen when it reaches the front of the queue. A Timer whose event
+//     already ran or was stopped is recognised and ignored.
+//   - After warm-up the engine allocates nothing per event: events are
+//     pointer-free values in a slot array, ordered by a binary heap of
+//     16-byte (time, seq|slot) entries with branch-free comparisons, and handles are
+//     recycled through a free list.
 //   - RunUntil(t) is inclusive: it runs every event at or before t, then leaves
 //     Now at t.
 //   - Random streams come from math/rand/v2 PCG, one stream per (seed, name,

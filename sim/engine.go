@@ -2,7 +2,7 @@ package sim
 
 import (
 	"fmt"
-
+	"math/bits"
 	"time"
 
 	"hbsim/clock"
@@ -10,173 +10,184 @@ import (
 
 // Event is one scheduled occurrence. Kind, A, B and X are owned by whoever
 // scheduled it (typically the model's wiring), which decodes them in its
-// Handler; the engine only orders and dispatches. Fn, when set, is called
-// instead of the engine's Handler.
+// Handler; the engine only orders and dispatches. Events hold no pointers,
+// so the queue costs the garbage collector nothing.
 type Event struct {
 	At   clock.Time
-	Kind uint16
-	A, B int32
 	X    uint64
-	Fn   func()
+	A    int32
+	B    int32
+	Kind uint16
 
-	seq    uint64
-	handle int32
+	live bool   // false once stopped (or not yet scheduled)
+	gen  uint32 // generation of the slot when scheduled
 }
 
-// Seq is the event's scheduling sequence number: the FIFO tie-breaker.
-func (e *Event) Seq() uint64 { return e.seq }
+// kindFn marks events scheduled with At/After: X indexes Engine.fns.
+const kindFn = ^uint16(0)
 
-// Handler receives every event that carries no Fn. The *Event is valid only
-// during the call.
+// Handler receives every event scheduled with Schedule or Post. The *Event
+// is valid only during the call.
 type Handler interface {
 	Handle(e *Event)
 }
 
-// Timer refers to one scheduled event so that it can be stopped or moved.
-// The zero Timer refers to nothing.
+// Timer refers to one cancellable scheduled event. The zero Timer refers to
+// nothing.
 type Timer struct {
-	handle int32
-	seq    uint64
+	slot int32
+	gen  uint32 // 0 = the zero Timer
 }
+
+// entry is what the heap orders: 16 bytes, so four children share a cache
+// line. key = seq<<slotBits | slot: comparing keys compares seq, which is
+// unique, so same-time events run in scheduling order.
+type entry struct {
+	at  clock.Time
+	key uint64
+}
+
+const (
+	slotBits = 24 // at most 16M pending events
+	slotMask = 1<<slotBits - 1
+	maxSeq   = 1<<(64-slotBits) - 1
+)
 
 // Engine is the event queue and the virtual clock of one run.
 type Engine struct {
 	now     clock.Time
 	seq     uint64
-	heap    []Event
-	pos     []int32 // pos[handle] = index in heap, or -1 when free
-	free    []int32
+	heap    []entry  // binary min-heap on (at, key)
+	slots   []Event  // payloads, by slot
+	free    []int32  // free slots
+	fns     []func() // callbacks of At/After events
+	freeFns []int32
 	handler Handler
 	fired   uint64
-	cur     Event // the event being dispatched; a field so that it does not escape per event
+	cur     Event // the event being dispatched; a field so that it does not escape
+	// rootFree: the root entry was consumed by Step but not yet removed; the
+	// next push takes its place (one sift-down instead of a pop and a push).
+	rootFree bool
 }
 
-// NewEngine returns an engine at time zero that dispatches Fn-less events to h.
+// NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
-	return &Engine{handler: h, heap: make([]Event, 0, 64), pos: make([]int32, 0, 64)}
+	return &Engine{handler: h, heap: make([]entry, 0, 64)}
 }
 
-// SetHandler replaces the handler for Fn-less events.
+// SetHandler replaces the handler.
 func (e *Engine) SetHandler(h Handler) { e.handler = h }
 
 // Now is the current virtual time.
 func (e *Engine) Now() clock.Time { return e.now }
 
-// Fired counts the events dispatched so far.
+// Fired counts the events dispatched so far (cancelled ones excluded).
 func (e *Engine) Fired() uint64 { return e.fired }
 
-// Pending is the number of scheduled events.
+// Pending is the number of queued entries, cancelled ones not yet dropped
+// included.
 func (e *Engine) Pending() int { return len(e.heap) }
 
-// Schedule queues ev at ev.At and returns its Timer. It panics if ev.At is
+// Post queues ev at ev.At; it cannot be cancelled. It panics if ev.At is
 // before Now.
+func (e *Engine) Post(ev Event) { e.push(ev) }
+
+// Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
+// if ev.At is before Now.
 func (e *Engine) Schedule(ev Event) Timer {
-	if ev.At < e.now {
-		panic(fmt.Sprintf("sim: scheduling at %v, before now %v", ev.At, e.now))
-	}
-	var h int32
-	if n := len(e.free); n > 0 {
-		h = e.free[n-1]
-		e.free = e.free[:n-1]
-	} else {
-		h = int32(len(e.pos))
-		e.pos = append(e.pos, -1)
-	}
-	e.seq++
-	ev.seq = e.seq
-	ev.handle = h
-	i := len(e.heap)
-	e.heap = append(e.heap, ev)
-	e.pos[h] = int32(i)
-	e.up(i)
-	return Timer{handle: h, seq: ev.seq}
+	slot := e.push(ev)
+	return Timer{slot: slot, gen: e.slots[slot].gen}
 }
 
 // At schedules f at t.
-func (e *Engine) At(t clock.Time, f func()) Timer { return e.Schedule(Event{At: t, Fn: f}) }
-
-// After schedules f at Now+d.
-func (e *Engine) After(d time.Duration, f func()) Timer {
-	return e.Schedule(Event{At: e.now.Add(d), Fn: f})
+func (e *Engine) At(t clock.Time, f func()) Timer {
+	var i int32
+	if n := len(e.freeFns); n > 0 {
+		i = e.freeFns[n-1]
+		e.freeFns = e.freeFns[:n-1]
+		e.fns[i] = f
+	} else {
+		i = int32(len(e.fns))
+		e.fns = append(e.fns, f)
+	}
+	return e.Schedule(Event{At: t, Kind: kindFn, X: uint64(i)})
 }
 
-// Active reports whether t refers to an event that has not yet run.
-func (e *Engine) Active(t Timer) bool { return e.index(t) >= 0 }
+// After schedules f at Now+d.
+func (e *Engine) After(d time.Duration, f func()) Timer { return e.At(e.now.Add(d), f) }
 
-// When returns the time t is scheduled for, or clock.Never if it is not pending.
-func (e *Engine) When(t Timer) clock.Time {
-	if i := e.index(t); i >= 0 {
-		return e.heap[i].At
+// Active reports whether t refers to an event that has neither run nor been
+// stopped.
+func (e *Engine) Active(t Timer) bool {
+	if t.gen == 0 || int(t.slot) >= len(e.slots) {
+		return false
+	}
+	ev := &e.slots[t.slot]
+	return ev.live && ev.gen == t.gen
+}
+
+// Stop cancels t in O(1) and reports whether it was pending. The cancelled
+// entry stays in the queue and is dropped, unseen, when it reaches the front.
+func (e *Engine) Stop(t Timer) bool {
+	if !e.Active(t) {
+		return false
+	}
+	e.slots[t.slot].live = false
+	return true
+}
+
+// settle removes a consumed root that no push replaced.
+func (e *Engine) settle() {
+	if e.rootFree {
+		e.rootFree = false
+		e.pop()
+	}
+}
+
+// Peek returns the time of the next live event, or clock.Never if none.
+func (e *Engine) Peek() clock.Time {
+	e.settle()
+	for len(e.heap) > 0 {
+		top := e.heap[0]
+		slot := int32(top.key & slotMask)
+		if e.slots[slot].live {
+			return top.at
+		}
+		e.pop()
+		e.free = append(e.free, slot) // a cancelled entry: drop it
 	}
 	return clock.Never
 }
 
-func (e *Engine) index(t Timer) int {
-	if t.seq == 0 || int(t.handle) >= len(e.pos) {
-		return -1
-	}
-	i := e.pos[t.handle]
-	if i < 0 || e.heap[i].seq != t.seq {
-		return -1
-	}
-	return int(i)
-}
-
-// Stop cancels t. It reports whether t was pending.
-func (e *Engine) Stop(t Timer) bool {
-	i := e.index(t)
-	if i < 0 {
-		return false
-	}
-	e.removeAt(i)
-	return true
-}
-
-// Reset moves t to time at, with a fresh seq (so it runs after events already
-// scheduled for at). If t is not pending it returns false and does nothing;
-// otherwise the returned Timer replaces t. It panics if at is before Now.
-func (e *Engine) Reset(t Timer, at clock.Time) (Timer, bool) {
-	i := e.index(t)
-	if i < 0 {
-		return t, false
-	}
-	if at < e.now {
-		panic(fmt.Sprintf("sim: rescheduling at %v, before now %v", at, e.now))
-	}
-	e.seq++
-	ev := &e.heap[i]
-	ev.At = at
-	ev.seq = e.seq
-	nt := Timer{handle: ev.handle, seq: ev.seq}
-	if !e.up(i) {
-		e.down(i)
-	}
-	return nt, true
-}
-
-// Peek returns the time of the next event, or clock.Never if none.
-func (e *Engine) Peek() clock.Time {
-	if len(e.heap) == 0 {
-		return clock.Never
-	}
-	return e.heap[0].At
-}
-
-// Step runs the next event, if any, and reports whether one ran.
+// Step runs the next live event, if any, and reports whether one ran.
 func (e *Engine) Step() bool {
-	if len(e.heap) == 0 {
-		return false
+	e.settle()
+	for len(e.heap) > 0 {
+		top := e.heap[0]
+		slot := int32(top.key & slotMask)
+		ev := &e.slots[slot]
+		e.free = append(e.free, slot)
+		if !ev.live {
+			e.pop() // cancelled
+			continue
+		}
+		e.cur = *ev
+		ev.live = false
+		e.rootFree = true // removed lazily: a push from the handler replaces it
+		e.now = top.at
+		e.fired++
+		if e.cur.Kind == kindFn {
+			i := int32(e.cur.X)
+			f := e.fns[i]
+			e.fns[i] = nil
+			e.freeFns = append(e.freeFns, i)
+			f()
+		} else {
+			e.handler.Handle(&e.cur)
+		}
+		return true
 	}
-	e.cur = e.heap[0]
-	e.removeAt(0)
-	e.now = e.cur.At
-	e.fired++
-	if e.cur.Fn != nil {
-		e.cur.Fn()
-	} else {
-		e.handler.Handle(&e.cur)
-	}
-	return true
+	return false
 }
 
 // RunUntil runs every event scheduled at or before t (inclusive), including
@@ -184,7 +195,7 @@ func (e *Engine) Step() bool {
 // if t is later. It returns the number of events run.
 func (e *Engine) RunUntil(t clock.Time) uint64 {
 	start := e.fired
-	for len(e.heap) > 0 && e.heap[0].At <= t {
+	for e.Peek() <= t {
 		e.Step()
 	}
 	if t > e.now {
@@ -193,67 +204,89 @@ func (e *Engine) RunUntil(t clock.Time) uint64 {
 	return e.fired - start
 }
 
-func less(a, b *Event) bool {
-	if a.At != b.At {
-		return a.At < b.At
+// before reports a < b on (at, key) as 0 or 1 without a branch: the sign of
+// the 128-bit difference (at, key) - (at', key'). Times are non-negative, so
+// the high word never overflows. Sifting compares unpredictable pairs; a
+// branch-free compare avoids the mispredictions.
+func before(a, b entry) int {
+	_, borrow := bits.Sub64(a.key, b.key, 0)
+	hi, _ := bits.Sub64(uint64(a.at), uint64(b.at), borrow)
+	return int(hi >> 63)
+}
+
+func (e *Engine) push(ev Event) int32 {
+	if ev.At < e.now {
+		panic(fmt.Sprintf("sim: scheduling at %v, before now %v", ev.At, e.now))
 	}
-	return a.seq < b.seq
-}
-
-func (e *Engine) swap(i, j int) {
-	h := e.heap
-	h[i], h[j] = h[j], h[i]
-	e.pos[h[i].handle] = int32(i)
-	e.pos[h[j].handle] = int32(j)
-}
-
-// up sifts i towards the root and reports whether it moved.
-func (e *Engine) up(i int) bool {
-	moved := false
-	for i > 0 {
-		p := (i - 1) / 2
-		if !less(&e.heap[i], &e.heap[p]) {
+	var slot int32
+	if n := len(e.free); n > 0 {
+		slot = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		if len(e.slots) > slotMask {
+			panic("sim: more than 16M pending events")
+		}
+		slot = int32(len(e.slots))
+		e.slots = append(e.slots, Event{})
+	}
+	gen := e.slots[slot].gen + 1
+	if gen == 0 {
+		gen = 1
+	}
+	ev.gen, ev.live = gen, true
+	e.slots[slot] = ev
+	e.seq++
+	if e.seq > maxSeq {
+		panic("sim: event sequence exhausted")
+	}
+	x := entry{at: ev.At, key: e.seq<<slotBits | uint64(slot)}
+	if e.rootFree {
+		e.rootFree = false
+		e.siftDown(x)
+		return slot
+	}
+	h := append(e.heap, x)
+	i := len(h) - 1
+	for i > 0 { // sift up with a hole
+		p := (i - 1) >> 1
+		if before(x, h[p]) == 0 {
 			break
 		}
-		e.swap(i, p)
+		h[i] = h[p]
 		i = p
-		moved = true
 	}
-	return moved
+	h[i] = x
+	e.heap = h
+	return slot
 }
 
-func (e *Engine) down(i int) {
-	n := len(e.heap)
+// pop removes the root.
+func (e *Engine) pop() {
+	n := len(e.heap) - 1
+	last := e.heap[n]
+	e.heap = e.heap[:n]
+	if n > 0 {
+		e.siftDown(last)
+	}
+}
+
+// siftDown puts x in the root's place and sifts it down with a hole.
+func (e *Engine) siftDown(x entry) {
+	h := e.heap
+	n := len(h)
+	i := 0
 	for {
-		l := 2*i + 1
-		if l >= n {
-			return
+		c := 2*i + 1
+		if c+1 < n {
+			c += before(h[c+1], h[c])
+		} else if c >= n {
+			break
 		}
-		m := l
-		if r := l + 1; r < n && less(&e.heap[r], &e.heap[l]) {
-			m = r
+		if before(h[c], x) == 0 {
+			break
 		}
-		if !less(&e.heap[m], &e.heap[i]) {
-			return
-		}
-		e.swap(i, m)
-		i = m
+		h[i] = h[c]
+		i = c
 	}
-}
-
-func (e *Engine) removeAt(i int) {
-	h := e.heap[i].handle
-	last := len(e.heap) - 1
-	if i != last {
-		e.swap(i, last)
-	}
-	e.heap[last] = Event{}
-	e.heap = e.heap[:last]
-	e.pos[h] = -1
-	e.free = append(e.free, h)
-	if i != last {
-		if !e.up(i) {
-			e.down(i)
-		}
-	}
+	h[i] = x
 }

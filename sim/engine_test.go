@@ -52,30 +52,46 @@ func TestSchedulingIntoThePastPanics(t *testing.T) {
 	e := NewEngine(&recorder{})
 	e.RunUntil(50)
 	assert.Panics(t, func() { e.Schedule(Event{At: 49}) })
-	tm := e.Schedule(Event{At: 60})
-	assert.Panics(t, func() { e.Reset(tm, 10) })
+	assert.Panics(t, func() { e.Post(Event{At: 10}) })
 	assert.NotPanics(t, func() { e.Schedule(Event{At: 50}) })
 }
 
-func TestStopAndReset(t *testing.T) {
+func TestStop(t *testing.T) {
 	r := &recorder{}
 	e := NewEngine(r)
 	a := e.Schedule(Event{At: 10, A: 1})
 	b := e.Schedule(Event{At: 10, A: 2})
 	c := e.Schedule(Event{At: 30, A: 3})
+	e.Post(Event{At: 20, A: 4})
+	assert.True(t, e.Active(a))
 	assert.True(t, e.Stop(a))
 	assert.False(t, e.Stop(a), "stopping twice")
-	c2, ok := e.Reset(c, 5)
-	require.True(t, ok)
-	assert.Equal(t, clock.Time(5), e.When(c2))
-	assert.False(t, e.Active(c), "old timer is stale after reset")
+	assert.False(t, e.Active(a))
+	assert.True(t, e.Stop(c))
+	c2 := e.Schedule(Event{At: 5, A: 3}) // a reschedule is a stop and a new event
+	assert.True(t, e.Active(c2))
+	assert.Equal(t, clock.Time(5), e.Peek())
 	e.RunUntil(100)
-	assert.Equal(t, []int32{3, 2}, r.got)
+	assert.Equal(t, []int32{3, 2, 4}, r.got)
 	assert.False(t, e.Stop(b), "stopping an event that already ran")
-	_, ok = e.Reset(b, 200)
-	assert.False(t, ok)
+	assert.False(t, e.Active(c2))
 	var zero Timer
 	assert.False(t, e.Active(zero))
+	assert.False(t, e.Stop(zero))
+	assert.Equal(t, uint64(3), e.Fired(), "cancelled events are not counted")
+}
+
+// A handle reused after a stop does not revive the cancelled entry.
+func TestStoppedHandleReuse(t *testing.T) {
+	r := &recorder{}
+	e := NewEngine(r)
+	a := e.Schedule(Event{At: 10, A: 1})
+	e.Stop(a)
+	b := e.Schedule(Event{At: 20, A: 2}) // reuses a's handle
+	assert.False(t, e.Active(a))
+	assert.True(t, e.Active(b))
+	e.RunUntil(100)
+	assert.Equal(t, []int32{2}, r.got)
 }
 
 func TestFnEvents(t *testing.T) {
@@ -128,16 +144,22 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 					naive = slices.Delete(naive, i, i+1)
 				}
 			case op < 7 && id > 0:
+				// reschedule: stop, then schedule again
 				victim := int32(rng.IntN(int(id)))
 				at := e.Now() + clock.Time(rng.IntN(50))
-				nt, ok := e.Reset(timers[victim], at)
+				ok := e.Stop(timers[victim])
 				i := slices.IndexFunc(naive, func(it item) bool { return it.id == victim })
-				assert.Equal(t, i >= 0, ok, "seed=%d reset %d", seed, victim)
+				assert.Equal(t, i >= 0, ok, "seed=%d reschedule %d", seed, victim)
 				if ok {
-					timers[victim] = nt
+					timers[victim] = e.Schedule(Event{At: at, A: victim})
 					seq++
 					naive[i] = item{at, seq, victim}
 				}
+			case op < 8:
+				at := e.Now() + clock.Time(rng.IntN(50))
+				e.Post(Event{At: at, A: -2})
+				seq++
+				naive = append(naive, item{at, seq, -2})
 			default:
 				slices.SortFunc(naive, func(a, b item) int {
 					if a.at != b.at {
@@ -164,7 +186,7 @@ type counter struct {
 func (c *counter) Handle(ev *Event) {
 	c.n++
 	ev.At = ev.At.Add(time.Duration(1 + ev.X%997))
-	c.e.Schedule(*ev)
+	c.e.Post(*ev)
 }
 
 func TestSteadyStateDoesNotAllocate(t *testing.T) {
