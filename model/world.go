@@ -597,7 +597,7 @@ const synRetries = 6 // Linux tcp_syn_retries
 func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
-	w.eng.Post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
+	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
 	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
 		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(cn.synTries + 1)), Kind: evSYNRetry, A: id})
 	}
@@ -697,7 +697,18 @@ func (w *World) transmit(id int32, d dir, x wire) {
 	st := &w.conns[id].st[d]
 	at := max(now.Add(w.net.delay()), st.lastArrival)
 	st.lastArrival = at
-	w.eng.Post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
+	w.post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
+}
+
+// post queues a packet arrival. With a constant latency every arrival is
+// now + latency, so arrivals never go back in posting order and skip the
+// engine's heap.
+func (w *World) post(ev sim.Event) {
+	if w.net.isFixed {
+		w.eng.PostOrdered(ev)
+	} else {
+		w.eng.Post(ev)
+	}
 }
 
 // message rebuilds the Message a wire code stands for on connection cn.

@@ -68,6 +68,10 @@ type Engine struct {
 	// rootFree: the root entry was consumed by Step but not yet removed; the
 	// next push takes its place (one sift-down instead of a pop and a push).
 	rootFree bool
+	// lane is a FIFO of entries posted with PostOrdered, whose times never
+	// decrease: they need no heap. lane[laneHead:] is pending.
+	lane     []entry
+	laneHead int
 }
 
 // NewEngine returns an engine at time zero that dispatches events to h.
@@ -86,11 +90,35 @@ func (e *Engine) Fired() uint64 { return e.fired }
 
 // Pending is the number of queued entries, cancelled ones not yet dropped
 // included.
-func (e *Engine) Pending() int { return len(e.heap) }
+func (e *Engine) Pending() int {
+	n := len(e.heap) + len(e.lane) - e.laneHead
+	if e.rootFree {
+		n--
+	}
+	return n
+}
 
 // Post queues ev at ev.At; it cannot be cancelled. It panics if ev.At is
 // before Now.
 func (e *Engine) Post(ev Event) { e.push(ev) }
+
+// PostOrdered queues ev like Post, for callers that guarantee ev.At is not
+// before the At of any earlier PostOrdered event (for example deliveries
+// with a constant delay). Such events bypass the heap; the run order is the
+// same (time, seq) order as Post's. It panics if the guarantee is broken.
+func (e *Engine) PostOrdered(ev Event) {
+	if n := len(e.lane); n > e.laneHead && ev.At < e.lane[n-1].at {
+		panic(fmt.Sprintf("sim: PostOrdered at %v, before the previous one at %v", ev.At, e.lane[n-1].at))
+	}
+	slot := e.store(ev)
+	if e.laneHead > 0 && e.laneHead == len(e.lane) {
+		e.lane, e.laneHead = e.lane[:0], 0
+	} else if e.laneHead > 1024 && e.laneHead*2 > len(e.lane) {
+		n := copy(e.lane, e.lane[e.laneHead:])
+		e.lane, e.laneHead = e.lane[:n], 0
+	}
+	e.lane = append(e.lane, entry{at: ev.At, key: e.nextKey(slot)})
+}
 
 // Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
 // if ev.At is before Now.
@@ -144,50 +172,65 @@ func (e *Engine) settle() {
 	}
 }
 
-// Peek returns the time of the next live event, or clock.Never if none.
-func (e *Engine) Peek() clock.Time {
+// heapTop drops cancelled entries from the front of the heap and reports
+// whether a live one remains.
+func (e *Engine) heapTop() bool {
 	e.settle()
 	for len(e.heap) > 0 {
-		top := e.heap[0]
-		slot := int32(top.key & slotMask)
+		slot := int32(e.heap[0].key & slotMask)
 		if e.slots[slot].live {
-			return top.at
+			return true
 		}
 		e.pop()
 		e.free = append(e.free, slot) // a cancelled entry: drop it
 	}
-	return clock.Never
+	return false
+}
+
+// Peek returns the time of the next live event, or clock.Never if none.
+func (e *Engine) Peek() clock.Time {
+	t := clock.Never
+	if e.heapTop() {
+		t = e.heap[0].at
+	}
+	if e.laneHead < len(e.lane) && e.lane[e.laneHead].at < t {
+		t = e.lane[e.laneHead].at
+	}
+	return t
 }
 
 // Step runs the next live event, if any, and reports whether one ran.
 func (e *Engine) Step() bool {
-	e.settle()
-	for len(e.heap) > 0 {
-		top := e.heap[0]
-		slot := int32(top.key & slotMask)
-		ev := &e.slots[slot]
-		e.free = append(e.free, slot)
-		if !ev.live {
-			e.pop() // cancelled
-			continue
-		}
-		e.cur = *ev
-		ev.live = false
+	inHeap := e.heapTop()
+	inLane := e.laneHead < len(e.lane)
+	var top entry
+	switch {
+	case inLane && (!inHeap || before(e.lane[e.laneHead], e.heap[0]) == 1):
+		top = e.lane[e.laneHead]
+		e.laneHead++
+	case inHeap:
+		top = e.heap[0]
 		e.rootFree = true // removed lazily: a push from the handler replaces it
-		e.now = top.at
-		e.fired++
-		if e.cur.Kind == kindFn {
-			i := int32(e.cur.X)
-			f := e.fns[i]
-			e.fns[i] = nil
-			e.freeFns = append(e.freeFns, i)
-			f()
-		} else {
-			e.handler.Handle(&e.cur)
-		}
-		return true
+	default:
+		return false
 	}
-	return false
+	slot := int32(top.key & slotMask)
+	ev := &e.slots[slot]
+	e.cur = *ev
+	ev.live = false
+	e.free = append(e.free, slot)
+	e.now = top.at
+	e.fired++
+	if e.cur.Kind == kindFn {
+		i := int32(e.cur.X)
+		f := e.fns[i]
+		e.fns[i] = nil
+		e.freeFns = append(e.freeFns, i)
+		f()
+	} else {
+		e.handler.Handle(&e.cur)
+	}
+	return true
 }
 
 // RunUntil runs every event scheduled at or before t (inclusive), including
@@ -214,7 +257,8 @@ func before(a, b entry) int {
 	return int(hi >> 63)
 }
 
-func (e *Engine) push(ev Event) int32 {
+// store puts ev in a free slot, live, and returns the slot.
+func (e *Engine) store(ev Event) int32 {
 	if ev.At < e.now {
 		panic(fmt.Sprintf("sim: scheduling at %v, before now %v", ev.At, e.now))
 	}
@@ -235,11 +279,21 @@ func (e *Engine) push(ev Event) int32 {
 	}
 	ev.gen, ev.live = gen, true
 	e.slots[slot] = ev
+	return slot
+}
+
+// nextKey is the ordering key of the next scheduled event.
+func (e *Engine) nextKey(slot int32) uint64 {
 	e.seq++
 	if e.seq > maxSeq {
 		panic("sim: event sequence exhausted")
 	}
-	x := entry{at: ev.At, key: e.seq<<slotBits | uint64(slot)}
+	return e.seq<<slotBits | uint64(slot)
+}
+
+func (e *Engine) push(ev Event) int32 {
+	slot := e.store(ev)
+	x := entry{at: ev.At, key: e.nextKey(slot)}
 	if e.rootFree {
 		e.rootFree = false
 		e.siftDown(x)

@@ -94,6 +94,22 @@ func TestStoppedHandleReuse(t *testing.T) {
 	assert.Equal(t, []int32{2}, r.got)
 }
 
+func TestPostOrderedMergesWithHeap(t *testing.T) {
+	r := &recorder{}
+	e := NewEngine(r)
+	e.PostOrdered(Event{At: 10, A: 1})
+	e.Post(Event{At: 10, A: 2})
+	e.PostOrdered(Event{At: 10, A: 3})
+	e.Post(Event{At: 5, A: 4})
+	e.PostOrdered(Event{At: 20, A: 5})
+	e.Schedule(Event{At: 15, A: 6})
+	assert.Equal(t, 6, e.Pending())
+	assert.Panics(t, func() { e.PostOrdered(Event{At: 19}) }, "out of order")
+	e.RunUntil(100)
+	assert.Equal(t, []int32{4, 1, 2, 3, 6, 5}, r.got)
+	assert.Zero(t, e.Pending())
+}
+
 func TestFnEvents(t *testing.T) {
 	e := NewEngine(&recorder{})
 	var got []string
@@ -127,6 +143,7 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 		seq := 0
 		var want []int32
 		id := int32(0)
+		var lastOrdered clock.Time
 		for step := 0; step < 2000; step++ {
 			switch op := rng.IntN(10); {
 			case op < 5:
@@ -160,6 +177,13 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 				e.Post(Event{At: at, A: -2})
 				seq++
 				naive = append(naive, item{at, seq, -2})
+			case op < 9:
+				// constant-delay posts through the FIFO lane
+				at := max(lastOrdered, e.Now()+clock.Time(rng.IntN(3)+20))
+				lastOrdered = at
+				e.PostOrdered(Event{At: at, A: -3})
+				seq++
+				naive = append(naive, item{at, seq, -3})
 			default:
 				slices.SortFunc(naive, func(a, b item) int {
 					if a.at != b.at {
