@@ -178,3 +178,22 @@ func (s *Sampler) Draw() time.Duration {
 	}
 	return clock.FromSeconds(s.dist.Rand())
 }
+
+// CDF returns P(D <= x seconds) under the law.
+func (l Law) CDF(x float64) float64 { return 1 - l.Survival(x) }
+
+// Quantile returns the smallest duration in seconds with CDF >= p, for p in
+// [0, 1]: inverse-transform sampling draws Quantile(U) with U uniform.
+func (l Law) Quantile(p float64) float64 {
+	switch l.Kind {
+	case LawFixed:
+		return l.Value
+	case LawEmpirical:
+		s := slices.Clone(l.Samples)
+		slices.Sort(s)
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return s[min(max(i, 0), len(s)-1)]
+	}
+	type quantiler interface{ Quantile(float64) float64 }
+	return l.Distribution(nil).(quantiler).Quantile(p)
+}

@@ -21,11 +21,20 @@ const (
 const usage = `hbsim simulates ZooKeeper client heartbeats and server session expiry.
 
 Usage:
-  hbsim run FILE.toml [--out DIR] [--workers N] [--seed S] [--quiet]
+  hbsim run FILE.toml [--out DIR] [--workers N] [--seed S] [--quiet] [--check]
+                  [--resume] [--shard I/N] [--budget D] [--yes]
                                   run an experiment: table on stdout, CSV, JSON and PNG charts in DIR
+  hbsim merge FILE.toml SHARD|DIR... [--out DIR] [--seed S]
+                                  fold the shards of "run --shard" into the unsharded outputs
+  hbsim recommend FILE.toml --target RATE/outage|RATE/session-day [--at KEY=VALUE] [--out DIR]
+                                  the smallest session timeout that meets an expiry target, and its cost
+  hbsim rare FILE.toml [--target 0.1] [--out DIR]
+                                  rare-event estimate of expiry (conditioning + importance sampling)
   hbsim validate FILE.toml        check an experiment file and list its sweep points
   hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief]
                                   print one run's timeline and outcome
+  hbsim timeline NAME|FILE.toml [--point P] [--replication R] [--from T --to T] -o FILE.png
+                                  draw one run: client states, pings, deadlines, faults, decisive events
   hbsim scenarios                 list the built-in scenarios
   hbsim presets [NAME...]         list the built-in outage and pause presets, their sources and caveats
   hbsim help                      show this text
@@ -59,10 +68,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdTrace(args[1:], stdout)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "merge":
+		err = cmdMerge(args[1:], stdout, stderr)
+	case "recommend":
+		err = cmdRecommend(ctx, args[1:], stdout, stderr)
+	case "rare":
+		err = cmdRare(ctx, args[1:], stdout)
 	case "validate":
 		err = cmdValidate(args[1:], stdout)
 	case "presets":
 		err = cmdPresets(args[1:], stdout)
+	case "timeline":
+		err = cmdTimeline(args[1:], stdout)
 	default:
 		err = usagef("unknown command %q (try \"hbsim help\")", args[0])
 	}
