@@ -2,22 +2,46 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"time"
 
 	"hbsim/model"
 	"hbsim/sim"
 )
 
+// MaxRuns bounds the replications of one experiment (sweep points times
+// replications per point). Replication numbers must stay below 2^32 for
+// ReplicationSeed, and a run anywhere near this size would take years.
+const MaxRuns = 1_000_000_000
+
 // RunOptions are a run's knobs that do not change its result.
 type RunOptions struct {
 	Workers int // parallel replications; <= 0 means GOMAXPROCS
-	Check   bool
+	// Check verifies the model's invariants after every event (see
+	// model.Options); a violation fails the run like a panic does.
+	Check bool
 	// Progress, when set, is called after each replication is aggregated,
-	// from one goroutine, with the number done and the total.
+	// from one goroutine, with the number done (resumed ones included) and
+	// the total of the run (or of the shard).
 	Progress func(done, total int)
+	// Checkpoint, when not empty, is the path of a records file to which
+	// every replication is appended as it is aggregated, so that an
+	// interrupted or killed run can be resumed. Run creates it and fails if
+	// it exists, unless Resume is set. The caller removes it once the
+	// outputs are written.
+	Checkpoint string
+	// Resume continues the run recorded in Checkpoint: its replications are
+	// folded from the file instead of being run again, and the run goes on
+	// appending to it. A torn record at its end (the process was killed
+	// while writing it) is dropped and run again. Without a file at
+	// Checkpoint, the run starts from the beginning.
+	Resume bool
 }
 
 // ReplicationSeed is the seed of replication rep of sweep point point.
@@ -38,6 +62,9 @@ type ReplicationError struct {
 	Point, Replication int
 	Seed               uint64
 	Err                error
+	// Stack is the goroutine's stack when the replication panicked; nil
+	// for other failures.
+	Stack []byte
 }
 
 func (e *ReplicationError) Error() string {
@@ -46,11 +73,18 @@ func (e *ReplicationError) Error() string {
 
 func (e *ReplicationError) Unwrap() error { return e.Err }
 
-type repResult struct {
-	job   int
-	stats model.Stats
-	err   error
+// InterruptedError is a run stopped by its context before every replication
+// was aggregated. With a checkpoint, the run can be resumed.
+type InterruptedError struct {
+	Done, Total int
+	Err         error // the context's error
 }
+
+func (e *InterruptedError) Error() string {
+	return fmt.Sprintf("experiments: run interrupted after %d of %d replications: %v", e.Done, e.Total, e.Err)
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // pointAcc folds a point's replications, in replication order.
 type pointAcc struct {
@@ -67,32 +101,39 @@ type pointAcc struct {
 	atLeast                               []int64 // atLeast[k-1]: episodes with >= k expiries
 }
 
+// add folds one replication's Stats.
 func (a *pointAcc) add(st model.Stats) {
+	r := summarize(st)
+	a.fold(&r)
+}
+
+// fold folds one replication's summary. Every float is computed from the summary's
+// integers exactly as from the model.Stats it came from, so results do not
+// depend on whether a replication was just run or read back from a file.
+func (a *pointAcc) fold(r *repSummary) {
 	a.reps++
-	a.exposures += int64(st.Exposures)
-	a.expiredExposures += int64(st.ExpiredExposures)
-	a.expiries += int64(st.Expiries)
-	a.clientsExpired += int64(st.ClientsExpired)
-	a.disconnects += int64(st.Disconnects)
-	a.clientRuns += int64(st.Clients)
-	a.sessionDays += float64(st.Clients) * st.Horizon.Hours() / 24
-	if st.ObservedTime > 0 {
-		a.disconnectedFraction.Add(st.DisconnectedTime.Seconds() / st.ObservedTime.Seconds())
+	a.exposures += r.exposures
+	a.expiredExposures += r.expiredExposures
+	a.expiries += r.expiries
+	a.clientsExpired += r.clientsExpired
+	a.disconnects += r.disconnects
+	a.clientRuns += r.clients
+	a.sessionDays += float64(r.clients) * time.Duration(r.horizon).Hours() / 24
+	if r.observed > 0 {
+		a.disconnectedFraction.Add(time.Duration(r.disconnected).Seconds() / time.Duration(r.observed).Seconds())
 	}
-	if st.DetectionMeasured {
-		a.detection.Add(st.DetectionTime.Seconds())
+	if r.detectionMeasured {
+		a.detection.Add(time.Duration(r.detection).Seconds())
 	}
-	a.events += st.Events
-	a.clients = st.Clients
-	for _, ep := range st.SharedEpisodes {
-		a.episodes++
-		a.hits += int64(ep.Hit)
-		for len(a.atLeast) < ep.Hit {
-			a.atLeast = append(a.atLeast, 0)
-		}
-		for k := 1; k <= ep.Expired; k++ {
-			a.atLeast[k-1]++
-		}
+	a.events += r.events
+	a.clients = int(r.clients)
+	a.episodes += r.episodes
+	a.hits += r.hits
+	for int64(len(a.atLeast)) < max(r.maxHit, int64(len(r.atLeast))) {
+		a.atLeast = append(a.atLeast, 0)
+	}
+	for k, c := range r.atLeast {
+		a.atLeast[k] += c
 	}
 }
 
@@ -120,43 +161,144 @@ func (a *pointAcc) metrics() []Metric {
 	}
 }
 
-// Run runs every replication of every point of s and aggregates them. A
-// cancelled ctx stops the run: replications in flight finish, and Run
-// returns ctx's error.
+// Run runs every replication of every point of s and aggregates them.
+//
+// A cancelled ctx stops the run: no new replication starts, the ones in
+// flight finish and are aggregated (and recorded in the checkpoint), and Run
+// returns an *InterruptedError. A replication that fails (an invariant
+// violation or a panic, recovered) stops the run the same way and Run
+// returns its *ReplicationError.
+//
+// In both cases, when at least one replication was aggregated, Run also
+// returns the partial Result of the replications before the one that
+// stopped it: Partial is set, points that did not run are left out, and a
+// warning says how much is missing.
 func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
+	points, err := runnablePoints(s)
+	if err != nil {
+		return nil, err
+	}
+	reps := s.Replications
+	accs := make([]pointAcc, len(points))
+	done, err := runJobs(ctx, s, points, Shard{}, opts, func(job int, r *repSummary) {
+		accs[job/reps].fold(r)
+	})
+	if err != nil {
+		if done == 0 {
+			return nil, err
+		}
+		return buildResult(s, points, accs), err
+	}
+	return buildResult(s, points, accs), nil
+}
+
+// runnablePoints expands the sweep and checks that it is not absurdly large.
+func runnablePoints(s *Spec) ([]Point, error) {
 	points, err := s.Points()
 	if err != nil {
 		return nil, err
 	}
+	if n := float64(len(points)) * float64(s.Replications); n > MaxRuns {
+		return nil, &SpecError{Problems: []Problem{s.problem("experiment.replications",
+			"%d point(s) x %d replication(s) = %.0f runs, more than %d; shrink the sweep or the replications",
+			len(points), s.Replications, n, MaxRuns)}}
+	}
+	return points, nil
+}
+
+// maxJobs bounds the job index of a record.
+const maxJobs = MaxRuns
+
+// repResult is one finished replication.
+type repResult struct {
+	job   int
+	stats model.Stats
+	err   error
+}
+
+// outcome is one finished replication of runJobs, numbered by its position
+// in the run's job sequence, reduced to its summary.
+type outcome struct {
+	seq int
+	sum repSummary
+	err error
+}
+
+// runJobs runs the jobs of shard sh (job = point × replications + rep;
+// Shard{} is every job), resuming from and appending to opts.Checkpoint,
+// and calls fold with every job's summary in job order, resumed ones first.
+// It returns how many jobs were folded.
+func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOptions, fold func(job int, r *repSummary)) (done int, err error) {
+	sh = sh.normal()
+	reps := s.Replications
+	total := len(points) * reps
+	count := sh.jobs(total) // this run's share
+	next := sh.Index        // the next job to fold
+	progress := func() {
+		if opts.Progress != nil {
+			opts.Progress(done, count)
+		}
+	}
+
+	var w *recordWriter
+	if opts.Checkpoint != "" {
+		h, err := newHeader(s, points, sh)
+		if err != nil {
+			return 0, err
+		}
+		if _, statErr := os.Stat(opts.Checkpoint); opts.Resume && statErr == nil {
+			next, done, w, err = resume(opts.Checkpoint, h, sh, total, fold)
+		} else {
+			w, err = createRecords(opts.Checkpoint, h)
+		}
+		if err != nil {
+			return done, err
+		}
+		defer func() {
+			if e := w.close(); e != nil {
+				err = errors.Join(err, e)
+			}
+		}()
+		if done > 0 {
+			progress()
+		}
+	}
+	remaining := count - done
+
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	reps := s.Replications
-	total := len(points) * reps
-	accs := make([]pointAcc, len(points))
+	workers = max(min(workers, remaining), 1)
+	jobOf := func(seq int) int { return next + seq*sh.Count }
 
 	// Jobs are handed out in order and folded in order; a window bounds how
 	// far completed replications may run ahead of the next one to fold.
 	window := 4 * workers
 	slots := make(chan struct{}, window)
 	jobs := make(chan int)
-	results := make(chan repResult, window)
+	results := make(chan outcome, window)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
+			for seq := range jobs {
+				j := jobOf(seq)
 				p := points[j/reps]
-				results <- runReplication(j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
+				r := runReplication(j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
+				o := outcome{seq: seq, err: r.err}
+				if r.err == nil {
+					o.sum = summarize(r.stats)
+				}
+				results <- o
 			}
 		}()
 	}
 	go func() {
 		defer close(jobs)
-		for j := range total {
+		for seq := range remaining {
 			select {
 			case slots <- struct{}{}:
 			case <-stop:
@@ -165,7 +307,7 @@ func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
 				return
 			}
 			select {
-			case jobs <- j:
+			case jobs <- seq:
 			case <-stop:
 				return
 			case <-ctx.Done():
@@ -175,40 +317,83 @@ func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
 	}()
 	go func() { wg.Wait(); close(results) }()
 
-	pending := make(map[int]repResult, window)
-	next := 0
+	pending := make(map[int]outcome, window)
+	folded := 0
 	var runErr error
 	for r := range results {
-		pending[r.job] = r
+		pending[r.seq] = r
 		for {
-			q, ok := pending[next]
+			q, ok := pending[folded]
 			if !ok {
 				break
 			}
-			delete(pending, next)
+			delete(pending, folded)
 			<-slots
 			if q.err != nil && runErr == nil {
 				runErr = q.err
 				close(stop)
 			}
 			if runErr == nil {
-				accs[next/reps].add(q.stats)
+				j := jobOf(folded)
+				fold(j, &q.sum)
+				if w != nil {
+					w.add(j, &q.sum)
+				}
+				done++
+				progress()
 			}
-			next++
-			if opts.Progress != nil && runErr == nil {
-				opts.Progress(next, total)
+			folded++
+		}
+		if w != nil && runErr == nil {
+			if err := w.flush(); err != nil {
+				runErr = err
+				close(stop)
 			}
 		}
 	}
 	if runErr != nil {
-		return nil, runErr
+		return done, runErr
 	}
-	if next < total {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("experiments: run interrupted after %d of %d replications: %w", next, total, err)
+	if done < count {
+		return done, &InterruptedError{Done: done, Total: count, Err: ctx.Err()}
+	}
+	return done, nil
+}
+
+// resume folds the records of the checkpoint at path and opens it for
+// appending after them. It returns the next job to run and the number of
+// jobs folded.
+func resume(path string, h recordsHeader, sh Shard, total int, fold func(job int, r *repSummary)) (next, done int, w *recordWriter, err error) {
+	rr, err := openRecords(path)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	defer func() {
+		if e := rr.close(); e != nil && err == nil {
+			err = fmt.Errorf("experiments: %s: %w", path, e)
 		}
+	}()
+	if err := rr.check(h); err != nil {
+		return 0, 0, nil, err
 	}
-	return buildResult(s, points, accs), nil
+	next = sh.Index
+	for {
+		job, r, ok, err := rr.next()
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		if !ok {
+			break
+		}
+		if job != next || job >= total {
+			return 0, 0, nil, &CheckpointError{Path: path, Msg: fmt.Sprintf("record %d is replication %d, expected %d: the file is damaged", done+1, job, next)}
+		}
+		fold(job, &r)
+		next += sh.Count
+		done++
+	}
+	w, err = appendTo(path, rr.valid)
+	return next, done, w, err
 }
 
 func runReplication(job int, cfg model.Config, point, rep int, check bool) (r repResult) {
@@ -216,7 +401,7 @@ func runReplication(job int, cfg model.Config, point, rep int, check bool) (r re
 	defer func() {
 		if p := recover(); p != nil {
 			r.err = &ReplicationError{Point: point, Replication: rep, Seed: cfg.Seed,
-				Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+				Err: fmt.Errorf("panic: %v", p), Stack: debug.Stack()}
 		}
 	}()
 	st, err := model.Run(cfg, model.Options{Check: check})
@@ -227,6 +412,10 @@ func runReplication(job int, cfg model.Config, point, rep int, check bool) (r re
 	return r
 }
 
+// buildResult turns the accumulators into a Result. When some point has
+// fewer replications than the spec asks for, the result is partial: only
+// points with at least one replication are listed, and a warning says what
+// is missing.
 func buildResult(s *Spec, points []Point, accs []pointAcc) *Result {
 	clients := 0
 	if len(points) > 0 {
@@ -239,7 +428,18 @@ func buildResult(s *Spec, points []Point, accs []pointAcc) *Result {
 	if res.Warnings == nil {
 		res.Warnings = []string{}
 	}
+	done, short := 0, []string{}
 	for i, p := range points {
+		done += accs[i].reps
+		if accs[i].reps < s.Replications {
+			res.Partial = true
+			if accs[i].reps > 0 {
+				short = append(short, fmt.Sprintf("point %d has %d", p.Index, accs[i].reps))
+			}
+		}
+		if accs[i].reps == 0 {
+			continue
+		}
 		cfg := p.Config.Defaults()
 		res.Points = append(res.Points, PointResult{
 			Index:                    p.Index,
@@ -251,6 +451,14 @@ func buildResult(s *Spec, points []Point, accs []pointAcc) *Result {
 			Metrics:                  accs[i].metrics(),
 			MassExpiry:               accs[i].massExpiry(),
 		})
+	}
+	if res.Partial {
+		w := fmt.Sprintf("partial result: %d of %d replications; %d of %d point(s) listed",
+			done, len(points)*s.Replications, len(res.Points), len(points))
+		if len(short) > 0 {
+			w += fmt.Sprintf(" (%s of %d replications)", strings.Join(short, ", "), s.Replications)
+		}
+		res.Warnings = append(res.Warnings, w)
 	}
 	return res
 }

@@ -30,7 +30,8 @@ func isInputError(err error) bool {
 	var se *experiments.SpecError
 	var oe outputError
 	var pe *fs.PathError
-	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &pe)
+	var ce *experiments.CheckpointError
+	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &pe) || errors.As(err, &ce)
 }
 
 func loadSpec(path string) (*experiments.Spec, error) {
@@ -97,13 +98,24 @@ func cmdValidate(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// Output file names in the output directory.
+const (
+	checkpointFile = "checkpoint.hbsim"     // records of an interrupted or running run
+	partialCSV     = "results.partial.csv"  // what completed before a failure or an interruption
+	partialJSON    = "results.partial.json" // ditto, with "partial": true and a warning
+)
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run")
 	out := fs.String("out", "", "output directory (default: the file's output.dir)")
 	workers := fs.Int("workers", 0, "parallel replications (default GOMAXPROCS)")
 	seed := fs.Uint64("seed", 0, "override the experiment seed")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress bar and no cost estimate")
 	check := fs.Bool("check", false, "verify invariants after every event")
+	resume := fs.Bool("resume", false, "continue an interrupted run from its checkpoint")
+	shardFlag := fs.String("shard", "", "run only shard I/N of the replications")
+	yes := fs.Bool("yes", false, "run even when the estimated time exceeds --budget")
+	budget := fs.Duration("budget", time.Hour, "refuse runs estimated to take longer, unless --yes")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -114,6 +126,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *workers < 0 {
 		return usagef("run: --workers must be at least 1, got %d", *workers)
 	}
+	if *budget <= 0 {
+		return usagef("run: --budget must be positive, got %v", *budget)
+	}
+	var sh experiments.Shard
+	if *shardFlag != "" {
+		if sh, err = experiments.ParseShard(*shardFlag); err != nil {
+			return usagef("run: --shard: %s", strings.TrimPrefix(err.Error(), "experiments: "))
+		}
+	}
 	s, err := loadSpec(pos[0])
 	if err != nil {
 		return err
@@ -121,9 +142,30 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if seedSet(args) {
 		s.Seed = *seed
 	}
+	pts, err := s.Points()
+	if err != nil {
+		return err
+	}
 	dir := s.Output.Dir
 	if *out != "" {
 		dir = *out
+	}
+	ckpt := filepath.Join(dir, checkpointFile)
+	if sh.Count > 0 {
+		ckpt = filepath.Join(dir, sh.CheckpointName())
+	}
+	_, statErr := os.Stat(ckpt)
+	hasCkpt := statErr == nil
+	if hasCkpt && !*resume {
+		return &experiments.CheckpointError{Path: ckpt, Msg: "an interrupted run left this checkpoint: continue it with --resume, or delete it to start over"}
+	}
+
+	runs := len(pts) * s.Replications
+	if sh.Count > 0 {
+		runs = (runs - sh.Index + sh.Count - 1) / sh.Count
+	}
+	if err := guardCost(s, runs, *workers, *budget, *yes, *quiet, stderr); err != nil {
+		return err
 	}
 	if err := checkWritable(dir); err != nil {
 		return err
@@ -131,24 +173,153 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	for _, w := range s.Warnings() {
 		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
 	}
+	if *resume && !hasCkpt {
+		fmt.Fprintf(stderr, "hbsim: no checkpoint at %s: starting from the beginning\n", ckpt)
+	}
 	bar := newProgress(stderr, *quiet)
-	res, err := experiments.Run(ctx, s, experiments.RunOptions{Workers: *workers, Check: *check, Progress: bar.update})
+	opts := experiments.RunOptions{Workers: *workers, Check: *check, Progress: bar.update, Resume: *resume}
+	if sh.Count > 0 {
+		path, err := experiments.RunShard(ctx, s, sh, dir, opts)
+		bar.done()
+		if err != nil {
+			return runFailed(err, nil, "", pos[0], s.Seed, args)
+		}
+		fmt.Fprintf(stdout, "wrote %s (shard %s: %d replications); merge the shards with: hbsim merge %s DIR...\n",
+			path, sh, runs, shellQuote(pos[0]))
+		return nil
+	}
+	opts.Checkpoint = ckpt
+	res, err := experiments.Run(ctx, s, opts)
 	bar.done()
+	if err != nil {
+		return runFailed(err, res, dir, pos[0], s.Seed, args)
+	}
+	if err := writeResults(stdout, res, s.Output.Charts, dir); err != nil {
+		return err
+	}
+	// The outputs are complete: what an earlier failure left is stale.
+	var stale error
+	for _, name := range []string{partialCSV, partialJSON, checkpointFile} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			stale = errors.Join(stale, err)
+		}
+	}
+	return stale
+}
+
+// guardCost estimates the run's cost on this machine, shows it, and refuses
+// runs over the budget unless yes.
+func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes, quiet bool, stderr io.Writer) error {
+	c, err := experiments.EstimateCost(s, runs, workers)
+	if err != nil {
+		fmt.Fprintf(stderr, "hbsim: warning: %s\n", strings.TrimPrefix(err.Error(), "experiments: "))
+		return nil
+	}
+	if !quiet || c.Time > budget {
+		fmt.Fprintf(stderr, "hbsim: estimate: %s\n", c)
+	}
+	if c.Time > budget && !yes {
+		return usagef("run: %s: estimated ~%s on this machine, over the budget of %v: pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
+			s.File, roundWall(c.Time), budget)
+	}
+	return nil
+}
+
+func roundWall(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute)
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// runFailed explains a run that stopped early: what failed and how to
+// replay it, or how to resume, and it writes the partial result res (when
+// there is one) to dir.
+func runFailed(err error, res *experiments.Result, dir, file string, seed uint64, args []string) error {
+	f := &failure{err: err}
+	var re *experiments.ReplicationError
+	var ie *experiments.InterruptedError
+	switch {
+	case errors.As(err, &re):
+		cmd := fmt.Sprintf("hbsim trace %s --point %d --replication %d", shellQuote(file), re.Point, re.Replication)
+		if seedSet(args) {
+			// trace has no --seed: the file must carry the run's seed.
+			cmd += fmt.Sprintf(", after setting experiment.seed = %d in the file", seed)
+		}
+		f.notes = append(f.notes, "replay it with: "+cmd)
+		f.stack = re.Stack
+	case errors.As(err, &ie):
+		resume := []string{"hbsim"}
+		for _, a := range append([]string{"run"}, args...) {
+			resume = append(resume, shellQuote(a))
+		}
+		if !slices.Contains(args, "--resume") && !slices.Contains(args, "-resume") {
+			resume = append(resume, "--resume")
+		}
+		f.notes = append(f.notes, "the checkpoint keeps every finished replication; continue with: "+strings.Join(resume, " "))
+	}
+	if res != nil && dir != "" {
+		if err := writePartial(res, dir); err != nil {
+			f.notes = append(f.notes, "could not write the partial results: "+err.Error())
+		} else {
+			f.notes = append(f.notes, fmt.Sprintf("wrote the partial results to %s and %s",
+				filepath.Join(dir, partialCSV), filepath.Join(dir, partialJSON)))
+		}
+	}
+	return f
+}
+
+// failure is a failed run's error with follow-up lines for the user.
+type failure struct {
+	err   error
+	notes []string
+	stack []byte
+}
+
+func (f *failure) Error() string {
+	var b strings.Builder
+	b.WriteString(f.err.Error())
+	for _, n := range f.notes {
+		b.WriteString("\nhbsim: " + n)
+	}
+	if len(f.stack) > 0 {
+		b.WriteString("\n" + strings.TrimRight(string(f.stack), "\n"))
+	}
+	return b.String()
+}
+
+func (f *failure) Unwrap() error { return f.err }
+
+// writePartial writes a partial result under names that cannot be taken for
+// complete outputs.
+func writePartial(res *experiments.Result, dir string) error {
+	js, err := res.JSON()
 	if err != nil {
 		return err
 	}
+	return experiments.WriteFiles(dir, []experiments.File{{Name: partialCSV, Data: res.CSV()}, {Name: partialJSON, Data: js}})
+}
+
+// writeResults writes results.csv, results.json and the charts to dir
+// (each atomically) and prints the summary table.
+func writeResults(stdout io.Writer, res *experiments.Result, charts []string, dir string) error {
 	files := []experiments.File{{Name: "results.csv", Data: res.CSV()}}
 	js, err := res.JSON()
 	if err != nil {
 		return err
 	}
 	files = append(files, experiments.File{Name: "results.json", Data: js})
-	charts, err := plots.Charts(*res)
+	pngs, err := plots.Charts(*res)
 	if err != nil && !errors.Is(err, plots.ErrNoData) {
 		return err
 	}
-	for _, c := range charts {
-		if s.Output.Charts == nil || slices.Contains(s.Output.Charts, strings.TrimSuffix(c.Name, ".png")) {
+	for _, c := range pngs {
+		if charts == nil || slices.Contains(charts, strings.TrimSuffix(c.Name, ".png")) {
 			files = append(files, experiments.File{Name: c.Name, Data: c.PNG})
 		}
 	}
@@ -163,6 +334,51 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, f.Name))
 	}
 	return nil
+}
+
+// cmdMerge is "hbsim merge FILE.toml SHARD...": fold the shards of a run
+// into the outputs the unsharded run would have written.
+func cmdMerge(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("merge")
+	out := fs.String("out", "", "output directory (default: the file's output.dir)")
+	seed := fs.Uint64("seed", 0, "the --seed the shards were run with")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("merge takes the experiment file and the shard files or directories")
+	}
+	s, err := loadSpec(pos[0])
+	if err != nil {
+		return err
+	}
+	if seedSet(args) {
+		s.Seed = *seed
+	}
+	res, err := experiments.Merge(s, pos[1:])
+	if err != nil {
+		return err
+	}
+	dir := s.Output.Dir
+	if *out != "" {
+		dir = *out
+	}
+	if err := checkWritable(dir); err != nil {
+		return err
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
+	}
+	return writeResults(stdout, res, s.Output.Charts, dir)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-=:,+@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // seedSet reports whether --seed was given (0 is a valid seed).
