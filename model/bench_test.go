@@ -31,32 +31,37 @@ func BenchmarkCanonical(b *testing.B) {
 		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
 			cfg := Canonical(n, time.Hour)
 			b.ReportAllocs()
-			var events uint64
+			var events, runAllocs uint64
 			var ms0, ms1 runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&ms0)
 			for b.Loop() {
-				st, err := Run(cfg, Options{})
+				w, err := NewWorld(cfg, Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				runtime.ReadMemStats(&ms0)
+				st, err := w.Run()
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.ReadMemStats(&ms1)
+				runAllocs += ms1.Mallocs - ms0.Mallocs
 				events += st.Events
 			}
-			runtime.ReadMemStats(&ms1)
 			sec := b.Elapsed().Seconds()
 			b.ReportMetric(float64(events)/sec, "events/s")
 			b.ReportMetric(float64(b.N)*float64(n)*cfg.Horizon.Hours()/sec, "session-hours/s")
-			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(events), "allocs/event")
+			// allocations while running, setup excluded (buffers still warming up)
+			b.ReportMetric(float64(runAllocs)/float64(events), "allocs/event")
 			b.ReportMetric(float64(events)/float64(b.N), "events/op")
 		})
 	}
 }
 
-// BenchmarkMemoryPerSession measures the live heap of a world per session,
-// after setup and a short run.
+// BenchmarkMemoryPerSession measures the live heap of a world per session
+// after a simulated hour of hb-canonical (reconnects included).
 func BenchmarkMemoryPerSession(b *testing.B) {
-	const n = 100000
-	cfg := Canonical(n, time.Minute)
+	const n = 20000
+	cfg := Canonical(n, time.Hour)
 	for b.Loop() {
 		var ms0, ms1 runtime.MemStats
 		runtime.GC()
@@ -72,5 +77,31 @@ func BenchmarkMemoryPerSession(b *testing.B) {
 		runtime.ReadMemStats(&ms1)
 		b.ReportMetric(float64(ms1.HeapAlloc-ms0.HeapAlloc)/n, "bytes/session")
 		runtime.KeepAlive(w)
+	}
+}
+
+// TestSteadyStateAllocations: after an hour of hb-canonical (every buffer at
+// its working size), a further simulated hour allocates nothing per event.
+func TestSteadyStateAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates two hours of 200 sessions")
+	}
+	w, err := NewWorld(Canonical(200, 3*time.Hour), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RunFor(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	before := w.Engine().Fired()
+	allocs := testing.AllocsPerRun(1, func() {
+		if err := w.RunFor(time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	})
+	events := w.Engine().Fired() - before
+	t.Logf("steady state: %v allocations over %d events", allocs, events)
+	if allocs/float64(events) > 1e-5 {
+		t.Fatalf("%v allocations over %d events in steady state", allocs, events)
 	}
 }

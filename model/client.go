@@ -38,11 +38,11 @@ type Client struct {
 
 	// StaticHostProvider (3.4+): currentIndex and lastIndex; for 3.3,
 	// lastIndex is the last TCP-connected index.
-	current, last int
+	current, last int32
 
 	phase          clientPhase
 	conn           int32 // number of the current socket; sockets are numbered 1, 2, ...
-	connHost       int   // host index of the current socket
+	connHost       int32 // host index of the current socket
 	firstConnect   bool  // isFirstConnect: no TCP connect has succeeded yet
 	everAttempted  bool  // 3.3: the very first attempt skips the random sleep
 	sessionID      int64 // 0 until the first handshake
@@ -52,11 +52,10 @@ type Client struct {
 	lastSend       int64 // ms
 	lastHeard      int64 // ms
 	lastState      State // the event thread's last delivered state (dedup)
-	pendingReplies int   // application requests awaiting a reply
+	pendingReplies int32 // application requests awaiting a reply
 	traced         bool  // emit EffNote effects (only the trace reads them)
 
 	outp *[]Effect // effects of the current call; valid until the next call
-	out  []Effect
 }
 
 type clientPhase uint8
@@ -116,7 +115,7 @@ func (c *Client) init(p ClientParams) {
 		outp: p.Effects,
 	}
 	if c.outp == nil {
-		c.outp = &c.out
+		c.outp = new([]Effect)
 	}
 	c.setTimeouts(p.SessionTimeout)
 }
@@ -264,7 +263,7 @@ func (c *Client) OnAborted(now clock.Time, conn int32) []Effect {
 func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 	c.begin()
 	if conn != c.Conn() || c.phase == phaseConnecting {
-		return c.out // a late packet on a socket the client already closed
+		return *c.outp // a late packet on a socket the client already closed
 	}
 	ms := now.Millis()
 	switch m.Kind {
@@ -425,7 +424,7 @@ func (c *Client) nextHost(now clock.Time) {
 // random sleep (3.4+) before the SYN.
 func (c *Client) startConnect(now clock.Time) {
 	if c.phase != phaseSpin {
-		c.current = (c.current + 1) % len(c.hosts)
+		c.current = (c.current + 1) % int32(len(c.hosts))
 		spin := c.current == c.last && c.fixedR == 0
 		if c.last == -1 && c.version != V33 {
 			c.last = 0

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"hbsim/clock"
 	"hbsim/sim"
 )
@@ -12,15 +14,37 @@ import (
 // faultProc is one fault process: a Fault applied to one target. A fault on
 // every client with independent episodes becomes one process per client.
 type faultProc struct {
-	index     int // position in Config.Faults
-	f         *Fault
-	client    int // a client index, or AllClients for a shared episode
-	durations *Sampler
-	arrivals  *rand.Rand
-	crashes   int // overlapping crash episodes in force (server crash)
+	f       *Fault
+	dist    distuv.Rander // the duration law drawing from dur; nil for fixed and empirical laws
+	arr     rand.PCG      // arrival gaps
+	dur     rand.PCG      // durations
+	client  int           // a client index, or AllClients for a shared episode
+	crashes int32         // overlapping crash episodes in force (server crash)
+}
+
+// draw is the next episode's length.
+func (p *faultProc) draw() time.Duration {
+	switch l := &p.f.Duration; l.Kind {
+	case LawFixed:
+		return clock.FromSeconds(l.Value)
+	case LawEmpirical:
+		return clock.FromSeconds(l.Samples[rand.New(&p.dur).IntN(len(l.Samples))])
+	}
+	return clock.FromSeconds(p.dist.Rand())
 }
 
 func (w *World) buildFaults() {
+	n := 0
+	for fi := range w.cfg.Faults {
+		f := &w.cfg.Faults[fi]
+		if f.Kind != ServerCrash && f.Target.Client == AllClients && !f.Target.Shared {
+			n += w.cfg.Clients
+		} else {
+			n++
+		}
+	}
+	// Built in place: each process's distribution points at its own stream.
+	w.faults = make([]faultProc, 0, n)
 	for fi := range w.cfg.Faults {
 		f := &w.cfg.Faults[fi]
 		targets := []int{f.Target.Client}
@@ -32,12 +56,11 @@ func (w *World) buildFaults() {
 		}
 		for _, c := range targets {
 			key := uint64(fi)<<32 | uint64(c+1)
-			p := faultProc{
-				index: fi, f: f, client: c,
-				durations: NewSampler(f.Duration, sim.Stream(w.cfg.Seed, "fault-durations", key)),
-				arrivals:  sim.Stream(w.cfg.Seed, "fault-arrivals", key),
-			}
-			w.faults = append(w.faults, p)
+			w.faults = append(w.faults, faultProc{f: f, client: c,
+				arr: *sim.NewSource(w.cfg.Seed, "fault-arrivals", key),
+				dur: *sim.NewSource(w.cfg.Seed, "fault-durations", key)})
+			p := &w.faults[len(w.faults)-1]
+			p.dist = f.Duration.Distribution(&p.dur)
 			w.scheduleFirst(int32(len(w.faults) - 1))
 		}
 	}
@@ -65,7 +88,7 @@ func (w *World) scheduleFirst(pi int32) {
 }
 
 func (w *World) poissonGap(p *faultProc) time.Duration {
-	return clock.FromSeconds(p.arrivals.ExpFloat64() * p.f.Every.Seconds())
+	return clock.FromSeconds(rand.New(&p.arr).ExpFloat64() * p.f.Every.Seconds())
 }
 
 func (w *World) scheduleAt(pi int32, t clock.Time) {
@@ -81,7 +104,8 @@ func (w *World) onFaultArm(pi int32) {
 	if c == AllClients {
 		c = 0
 	}
-	w.clients[c].anchors = append(w.clients[c].anchors, pi)
+	x := w.clients[c].more()
+	x.anchors = append(x.anchors, pi)
 	w.anchored++
 }
 
@@ -90,33 +114,37 @@ func (w *World) touched(now clock.Time, id int64) {
 	if w.anchored == 0 {
 		return
 	}
-	cl := &w.clients[w.sessions[id].client]
-	if len(cl.anchors) == 0 {
+	x := w.clients[w.sessions[id].client].extra
+	if x == nil || len(x.anchors) == 0 {
 		return
 	}
-	for _, pi := range cl.anchors {
+	for _, pi := range x.anchors {
 		w.eng.Post(sim.Event{At: now.Add(w.faults[pi].f.Phase), Kind: evFaultStart, A: pi})
 	}
-	w.anchored -= len(cl.anchors)
-	cl.anchors = cl.anchors[:0]
+	w.anchored -= len(x.anchors)
+	x.anchors = x.anchors[:0]
 }
 
 func (w *World) onFaultStart(pi int32) {
 	p := &w.faults[pi]
 	now := w.eng.Now()
-	d := p.durations.Draw()
+	d := p.draw()
 	f := p.f
 	switch f.Kind {
 	case Outage:
 		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, +1)
-		w.tracef("network", "outage-start", "clients=%s servers=%s direction=%s duration=%s",
-			targetName(p.client), targetName(f.Target.Server), f.Target.Direction, Duration(d))
+		if w.tracer != nil {
+			w.tracef("network", "outage-start", "clients=%s servers=%s direction=%s duration=%s",
+				targetName(p.client), targetName(f.Target.Server), f.Target.Direction, Duration(d))
+		}
 		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ClientPause:
 		w.forClients(p.client, func(ci int32) {
 			cl := &w.clients[ci]
 			cl.paused++
-			w.tracef(cl.name, "pause-start", "duration=%s", Duration(d))
+			if w.tracer != nil {
+				w.tracef(cl.name(), "pause-start", "duration=%s", Duration(d))
+			}
 		})
 		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ServerCrash:
@@ -151,7 +179,9 @@ func (w *World) onFaultEnd(pi int32, _ int32) {
 	switch f.Kind {
 	case Outage:
 		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, -1)
-		w.tracef("network", "outage-end", "clients=%s servers=%s direction=%s", targetName(p.client), targetName(f.Target.Server), f.Target.Direction)
+		if w.tracer != nil {
+			w.tracef("network", "outage-end", "clients=%s servers=%s direction=%s", targetName(p.client), targetName(f.Target.Server), f.Target.Direction)
+		}
 		if w.cfg.Network.Transport == Ideal {
 			w.onHeal()
 		}
@@ -238,9 +268,14 @@ func (w *World) resumeClient(ci int32) {
 	if cl.paused > 0 {
 		return
 	}
-	w.trace(cl.name, "pause-end", "")
-	in := cl.deferred
-	cl.deferred = nil
+	if w.tracer != nil {
+		w.trace(cl.name(), "pause-end", "")
+	}
+	var in []deferredInput
+	if cl.extra != nil {
+		in = cl.extra.deferred
+		cl.extra.deferred = nil
+	}
 	for _, x := range in {
 		w.clientInput(ci, x)
 	}
@@ -255,7 +290,9 @@ func (w *World) resumeClient(ci int32) {
 func (w *World) crashServer(s int32, down time.Duration) {
 	srv := &w.servers[s]
 	srv.up = false
-	w.tracef(srv.name, "server-crashed", "restart-in=%s", Duration(down))
+	if w.tracer != nil {
+		w.tracef(srv.name, "server-crashed", "restart-in=%s", Duration(down))
+	}
 	for id := range w.conns {
 		cn := &w.conns[id]
 		if cn.server == s && cn.serverOpen && cn.serverIncarnation == srv.incarnation {
@@ -290,7 +327,9 @@ func (w *World) onProbeCrash() {
 	ci := int32(len(w.clients) - 1)
 	cl := &w.clients[ci]
 	cl.crashedAt = w.eng.Now()
-	w.trace(cl.name, "probe-crash", "session="+hexID(cl.c.SessionID()))
+	if w.tracer != nil {
+		w.trace(cl.name(), "probe-crash", "session="+hexID(cl.c.SessionID()))
+	}
 	w.clientEffects(ci, cl.c.Crash(w.eng.Now()))
 }
 

@@ -23,20 +23,21 @@ type World struct {
 	tracer Tracer
 	check  bool
 
-	clients     []clientSlot
-	clientState []Client   // the clients' loops, packed
-	rngs        []rand.PCG // the clients' streams, packed
-	rands       []rand.Rand
-	effects     []Effect // shared effect buffer of every client call
-	servers     []serverProc
-	conns       []connRec    // by global connection id; 0 unused
-	sessions    []sessionRec // the ensemble's persisted sessions, by id; 0 unused
-	faults      []faultProc
-	waiters     []int32 // ideal transport: connections with data or a SYN held until an outage ends
+	clients  []clientSlot
+	rngs     []rand.PCG // the clients' streams, packed
+	rands    []rand.Rand
+	effects  []Effect // shared effect buffer of every client call
+	servers  []serverProc
+	conns    []connRec    // by global connection id; 0 unused
+	sessions []sessionRec // the ensemble's persisted sessions, by id; 0 unused
+	faults   []faultProc
+	waiters  []int32 // ideal transport: connections with data or a SYN held until an outage ends
 
 	expired   []int64
-	spare     []packet // a lost-queue buffer between retransmissions
-	anchored  int      // fault episodes waiting for a session's next touch
+	freeConns []int32    // recycled connection records
+	serials   int32      // connections opened so far
+	lostPool  [][]packet // drained lost-queue buffers, reused
+	anchored  int        // fault episodes waiting for a session's next touch
 	stats     Stats
 	lastTime  clock.Time
 	violation error
@@ -88,8 +89,8 @@ type SharedEpisode struct {
 var ErrInvariant = errors.New("model: invariant violated")
 
 type clientSlot struct {
-	c        *Client // points into World.clientState
-	name     string
+	c        Client // the client's loop
+	id       int32
 	probe    bool
 	wake     sim.Timer
 	wakeAt   clock.Time
@@ -97,19 +98,33 @@ type clientSlot struct {
 	requests *Sampler
 	conn     int32 // global id of the client's current socket
 
-	paused   int32
-	deferred []deferredInput
-	wakeDue  bool
-	anchors  []int32 // fault processes waiting for this client's next touch
+	paused  int32
+	wakeDue bool
+	extra   *clientExtra // rarely needed state, allocated on first use
 
 	connectedSince clock.Time // clock.Never when not SyncConnected
 	lastDown       clock.Time // start of the current disconnected interval
 	firstConnected clock.Time // clock.Never until the first SyncConnected
 	disconnected   time.Duration
-	expiries       int
+	expiries       int32
 	exposure       exposure
 	crashedAt      clock.Time
 }
+
+// clientExtra is per-client state that most runs never need.
+type clientExtra struct {
+	deferred []deferredInput // inputs that arrived while the process was paused
+	anchors  []int32         // fault processes waiting for this client's next touch
+}
+
+func (cl *clientSlot) more() *clientExtra {
+	if cl.extra == nil {
+		cl.extra = &clientExtra{}
+	}
+	return cl.extra
+}
+
+func (cl *clientSlot) name() string { return "client-" + strconv.Itoa(int(cl.id)) }
 
 type exposure struct {
 	active     bool
@@ -158,20 +173,21 @@ const (
 )
 
 type connRec struct {
+	serial                int32 // the connection's number in traces (never reused)
+	refs                  int32 // pending events, timers and held packets that name this record
 	client, local, server int32
 	state                 connState
 	clientOpen            bool
 	serverOpen            bool
+	synWaiting            bool // ideal transport: SYN held until the outage ends
 	serverIncarnation     uint32
+	synTries              int32
 	session               int64         // server side: the session bound to the connection
 	timeout               time.Duration // server side: the negotiated timeout
 	reqSession            int64         // the ConnectRequest's session (client side)
-	reqTimeout            time.Duration // the ConnectRequest's requested timeout
 	lastRecv              clock.Time
 	synFirst              clock.Time
-	synTries              int
 	synTimer              sim.Timer
-	synWaiting            bool // ideal transport: SYN held until the outage ends
 	st                    [2]stream
 }
 
@@ -231,8 +247,8 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	w := &World{cfg: cfg, tracer: opts.Tracer, check: opts.Check}
 	w.eng = sim.NewEngine(w)
 	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
-	w.conns = make([]connRec, 1, 64)
-	w.sessions = make([]sessionRec, 1, 64)
+	w.conns = make([]connRec, 1, cfg.Clients+16)
+	w.sessions = make([]sessionRec, 1, cfg.Clients+16)
 	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
 
 	w.servers = make([]serverProc, cfg.Servers)
@@ -255,7 +271,6 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		hosts[i] = int32(h)
 	}
 	w.clients = make([]clientSlot, n)
-	w.clientState = make([]Client, n)
 	w.rngs = make([]rand.PCG, n)
 	w.rands = make([]rand.Rand, n)
 	w.effects = make([]Effect, 0, 16)
@@ -265,7 +280,6 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		w.rands[i] = *rand.New(&w.rngs[i])
 		r := &w.rands[i]
 		cl := &w.clients[i]
-		cl.c = &w.clientState[i]
 		cl.c.init(ClientParams{
 			ID: int32(i), Version: cfg.Client.Version, SessionTimeout: cfg.Client.SessionTimeout,
 			Hosts: hosts, KeepHostOrder: cfg.Client.KeepHostOrder, FixedReconnect: cfg.Client.FixedReconnect, Rand: r,
@@ -273,7 +287,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 			HostsBuf: hostsBuf[i*len(hosts) : (i+1)*len(hosts) : (i+1)*len(hosts)],
 			Effects:  &w.effects,
 		})
-		cl.name = "client-" + strconv.Itoa(i)
+		cl.id = int32(i)
 		cl.probe = i >= cfg.Clients
 		cl.connectedSince, cl.firstConnected, cl.crashedAt = clock.Never, clock.Never, clock.Never
 		if cfg.Client.RequestInterval != nil {
@@ -301,6 +315,22 @@ func Run(cfg Config, opts Options) (Stats, error) {
 	return w.Run()
 }
 
+// RunFor executes the world for d more virtual time (never past the
+// horizon); Run finishes it. Benchmarks use it to measure a steady state.
+func (w *World) RunFor(d time.Duration) error {
+	end := min(w.eng.Now().Add(d), clock.Zero.Add(w.cfg.Horizon))
+	for w.eng.Peek() <= end {
+		w.eng.Step()
+		if w.check {
+			w.checkAfterEvent()
+		}
+		if w.violation != nil {
+			return w.violation
+		}
+	}
+	return nil
+}
+
 // Run executes the world to its horizon.
 func (w *World) Run() (Stats, error) {
 	end := clock.Zero.Add(w.cfg.Horizon)
@@ -322,7 +352,7 @@ func (w *World) Run() (Stats, error) {
 func (w *World) Engine() *sim.Engine { return w.eng }
 
 // Client returns client i's state machine.
-func (w *World) Client(i int) *Client { return w.clients[i].c }
+func (w *World) Client(i int) *Client { return &w.clients[i].c }
 
 // Tracker returns the session tracker of the leader, nil while it is down.
 func (w *World) Tracker() *Tracker { return w.servers[w.cfg.Leader].tracker }
@@ -369,7 +399,9 @@ func (w *World) Handle(e *sim.Event) {
 	switch e.Kind {
 	case evClientStart:
 		cl := &w.clients[e.A]
-		w.trace(cl.name, "client-started", "hosts="+w.hostList(cl.c))
+		if w.tracer != nil {
+			w.trace(cl.name(), "client-started", "hosts="+w.hostList(&cl.c))
+		}
 		w.clientEffects(e.A, cl.c.Start(now))
 		w.scheduleRequest(e.A)
 	case evClientWake:
@@ -383,14 +415,19 @@ func (w *World) Handle(e *sim.Event) {
 		w.scheduleRequest(e.A)
 	case evDeliver:
 		w.onDeliver(e.A, dir(e.B&0xff), wire(e.B>>8), clock.Time(e.X))
+		w.unref(e.A)
 	case evRetransmit:
 		w.onRetransmit(e.A, dir(e.B))
+		w.unref(e.A)
 	case evSYNArrive:
 		w.onSYNArrive(e.A, clock.Time(e.X))
+		w.unref(e.A)
 	case evSYNReply:
 		w.onSYNReply(e.A, e.B == 1, clock.Time(e.X))
+		w.unref(e.A)
 	case evSYNRetry:
 		w.onSYNRetry(e.A)
+		w.unref(e.A)
 	case evExpirer:
 		w.onExpirer(e.A, uint32(e.X))
 	case evDeadline:
@@ -401,10 +438,13 @@ func (w *World) Handle(e *sim.Event) {
 		w.onApplyTouches(e.A, uint32(e.X))
 	case evQuorumConnect:
 		w.onQuorumConnect(e.A, int64(e.X), uint32(e.B))
+		w.unref(e.A)
 	case evQuorumReply:
 		w.onQuorumReply(e.A, int64(e.X), e.B == 1)
+		w.unref(e.A)
 	case evCloseCommit:
 		w.closeServerConn(e.A, "session-expired")
+		w.unref(e.A)
 	case evFaultArm:
 		w.onFaultArm(e.A)
 	case evFaultStart:
@@ -436,7 +476,8 @@ func (w *World) hostList(c *Client) string {
 func (w *World) clientInput(ci int32, in deferredInput) {
 	cl := &w.clients[ci]
 	if cl.paused > 0 {
-		cl.deferred = append(cl.deferred, in)
+		x := cl.more()
+		x.deferred = append(x.deferred, in)
 		return
 	}
 	now := w.eng.Now()
@@ -496,30 +537,33 @@ func (w *World) clientEffects(ci int32, effs []Effect) {
 			renew = renew || e.State == Expired
 		case EffNote:
 			if w.tracer != nil {
-				w.trace(cl.name, e.Note, w.noteDetail(cl, e))
+				w.trace(cl.name(), e.Note, w.noteDetail(cl, e))
 			}
 		}
 	}
 	if renew && !cl.probe {
 		// The application creates a new handle at once, as apps do on Expired.
-		w.trace(cl.name, "session-renewed", "")
+		if w.tracer != nil {
+			w.trace(cl.name(), "session-renewed", "")
+		}
 		w.clientEffects(ci, cl.c.Renew(now))
 	}
 }
 
 func (w *World) noteDetail(cl *clientSlot, e *Effect) string {
+	conn := ""
+	if cl.conn != 0 {
+		conn = "conn=" + strconv.Itoa(int(w.conns[cl.conn].serial))
+	}
 	switch e.Note {
 	case "spin-delay", "reconnect-delay":
 		return "sleep=" + Duration(e.Dur)
 	case "read-timeout", "connect-timeout", "client-session-timeout":
-		return "idle=" + Duration(e.Dur) + " conn=" + strconv.Itoa(int(cl.conn))
+		return "idle=" + Duration(e.Dur) + " " + conn
 	case "ping-sent", "request-sent":
-		return "conn=" + strconv.Itoa(int(cl.conn)) + " session=" + hexID(cl.c.SessionID())
+		return conn + " session=" + hexID(cl.c.SessionID())
 	}
-	if cl.conn != 0 {
-		return "conn=" + strconv.Itoa(int(cl.conn))
-	}
-	return ""
+	return conn
 }
 
 func (w *World) onState(ci int32, s State) {
@@ -530,7 +574,7 @@ func (w *World) onState(ci int32, s State) {
 		if s == SyncConnected {
 			d += " timeout=" + Duration(cl.c.Negotiated()) + " server=" + strconv.Itoa(int(w.conns[cl.conn].server))
 		}
-		w.trace(cl.name, "state", d)
+		w.trace(cl.name(), "state", d)
 	}
 	if cl.probe {
 		return
@@ -573,10 +617,20 @@ func (w *World) disconnectedSince(cl *clientSlot) clock.Time { return cl.lastDow
 
 func (w *World) openConn(ci, local, server int32) {
 	now := w.eng.Now()
-	id := int32(len(w.conns))
-	w.conns = append(w.conns, connRec{client: ci, local: local, server: server, clientOpen: true, synFirst: now})
+	var id int32
+	if n := len(w.freeConns); n > 0 {
+		id = w.freeConns[n-1]
+		w.freeConns = w.freeConns[:n-1]
+	} else {
+		id = int32(len(w.conns))
+		w.conns = append(w.conns, connRec{})
+	}
+	w.serials++
+	w.conns[id] = connRec{serial: w.serials, client: ci, local: local, server: server, clientOpen: true, synFirst: now}
 	w.clients[ci].conn = id
-	w.tracef(w.clients[ci].name, "connect-attempt", "server=%d conn=%d", server, id)
+	if w.tracer != nil {
+		w.tracef(w.clients[ci].name(), "connect-attempt", "server=%d conn=%d", server, w.serials)
+	}
 	w.sendSYN(id)
 }
 
@@ -592,14 +646,17 @@ func (w *World) synOffset(i int) time.Duration {
 	return (time.Duration(1)<<i - 1) * time.Second
 }
 
-const synRetries = 6 // Linux tcp_syn_retries
+const synRetries int32 = 6 // Linux tcp_syn_retries
 
 func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
+	cn.refs += 2 // the SYN, and its retry timer or (ideal) nothing
 	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
 	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
-		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(cn.synTries + 1)), Kind: evSYNRetry, A: id})
+		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
+	} else {
+		cn.refs--
 	}
 }
 
@@ -609,7 +666,9 @@ func (w *World) onSYNRetry(id int32) {
 		return
 	}
 	cn.synTries++
-	w.tracef(w.clients[cn.client].name, "syn-sent", "conn=%d retry=%d", id, cn.synTries)
+	if w.tracer != nil {
+		w.tracef(w.clients[cn.client].name(), "syn-sent", "conn=%d retry=%d", w.conns[id].serial, cn.synTries)
+	}
 	w.sendSYN(id)
 }
 
@@ -620,10 +679,13 @@ func (w *World) onSYNArrive(id int32, sent clock.Time) {
 	}
 	now := w.eng.Now()
 	if w.net.lost(now, sent, cn.client, cn.server, c2s) {
-		w.tracef("network", "packet-lost", "syn conn=%d", id)
+		if w.tracer != nil {
+			w.tracef("network", "packet-lost", "syn conn=%d", w.conns[id].serial)
+		}
 		if w.cfg.Network.Transport == Ideal && !cn.synWaiting {
 			cn.synWaiting = true
 			w.waiters = append(w.waiters, id)
+			cn.refs++
 		}
 		return
 	}
@@ -642,6 +704,7 @@ func (w *World) onSYNArrive(id int32, sent clock.Time) {
 	} else {
 		refused = 1
 	}
+	cn.refs++
 	w.eng.Post(sim.Event{At: now.Add(delay), Kind: evSYNReply, A: id, B: int32(refused), X: uint64(now)})
 }
 
@@ -652,14 +715,17 @@ func (w *World) onSYNReply(id int32, refused bool, sent clock.Time) {
 	}
 	now := w.eng.Now()
 	if w.cfg.Client.FixedReconnect == 0 && w.net.lost(now, sent, cn.client, cn.server, s2c) {
-		w.tracef("network", "packet-lost", "syn-ack conn=%d", id)
+		if w.tracer != nil {
+			w.tracef("network", "packet-lost", "syn-ack conn=%d", w.conns[id].serial)
+		}
 		if w.cfg.Network.Transport == Ideal && !cn.synWaiting {
 			cn.synWaiting = true
 			w.waiters = append(w.waiters, id)
+			cn.refs++
 		}
 		return
 	}
-	w.eng.Stop(cn.synTimer)
+	w.stopConnTimer(id, cn.synTimer)
 	if refused {
 		cn.state = connFailed
 		w.clientInput(cn.client, deferredInput{kind: 2, local: cn.local})
@@ -678,7 +744,7 @@ func (w *World) send(id int32, d dir, m Message) {
 	x := wire(m.Kind)
 	switch m.Kind {
 	case MsgConnectRequest:
-		cn.reqSession, cn.reqTimeout = m.Session, m.Timeout
+		cn.reqSession = m.Session // the timeout is the client's configured T_req
 	case MsgConnectResponse:
 		if m.Timeout <= 0 {
 			x |= wireRejected
@@ -686,7 +752,7 @@ func (w *World) send(id int32, d dir, m Message) {
 	}
 	st := &cn.st[d]
 	if len(st.lost) > 0 || st.waiting {
-		st.lost = append(st.lost, packet{w: x, sent: w.eng.Now()})
+		w.hold(st, packet{w: x, sent: w.eng.Now()})
 		return
 	}
 	w.transmit(id, d, x)
@@ -697,6 +763,7 @@ func (w *World) transmit(id int32, d dir, x wire) {
 	st := &w.conns[id].st[d]
 	at := max(now.Add(w.net.delay()), st.lastArrival)
 	st.lastArrival = at
+	w.conns[id].refs++
 	w.post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
 }
 
@@ -712,11 +779,11 @@ func (w *World) post(ev sim.Event) {
 }
 
 // message rebuilds the Message a wire code stands for on connection cn.
-func (cn *connRec) message(x wire) Message {
+func (w *World) message(cn *connRec, x wire) Message {
 	m := Message{Kind: MsgKind(x &^ wireRejected)}
 	switch {
 	case m.Kind == MsgConnectRequest:
-		m.Session, m.Timeout = cn.reqSession, cn.reqTimeout
+		m.Session, m.Timeout = cn.reqSession, w.cfg.Client.SessionTimeout
 	case m.Kind == MsgConnectResponse && x&wireRejected == 0:
 		m.Session, m.Timeout = cn.session, cn.timeout
 	case m.Kind == MsgPing || m.Kind == MsgRequest || m.Kind == MsgPingReply || m.Kind == MsgReply:
@@ -731,25 +798,27 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 	p := packet{w: x, sent: sent}
 	now := w.eng.Now()
 	if len(st.lost) > 0 || st.waiting {
-		st.lost = append(st.lost, p) // behind a lost segment: held by the receiver's TCP
+		w.hold(st, p) // behind a lost segment: held by the receiver's TCP
 		return
 	}
 	if w.net.lost(now, p.sent, cn.client, cn.server, d) {
 		if w.tracer != nil {
-			w.tracef("network", "packet-lost", "%s conn=%d %s", MsgKind(x&^wireRejected), id, dirName(d))
+			w.tracef("network", "packet-lost", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
 		}
-		st.lost = append(st.lost, p)
+		w.hold(st, p)
 		w.armRetransmit(id, d, p.sent)
 		return
 	}
 	if st.retries > 0 && w.tracer != nil {
-		w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), id, dirName(d))
+		if w.tracer != nil {
+			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
+		}
 	}
 	st.rto, st.retries = 0, 0
 	if d == c2s {
-		w.serverReceive(id, cn.message(x))
+		w.serverReceive(id, w.message(cn, x))
 	} else {
-		w.clientReceive(id, cn.message(x))
+		w.clientReceive(id, w.message(cn, x))
 	}
 }
 
@@ -766,6 +835,7 @@ func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 		if !st.waiting {
 			st.waiting = true
 			w.waiters = append(w.waiters, id)
+			w.conns[id].refs++
 		}
 		return
 	}
@@ -775,6 +845,7 @@ func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 	if st.rto == 0 {
 		st.rto = w.cfg.Network.RTOMin
 	}
+	w.conns[id].refs++
 	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(st.rto)), Kind: evRetransmit, A: id, B: int32(d)})
 }
 
@@ -795,7 +866,7 @@ func (w *World) onRetransmit(id int32, d dir) {
 	}
 	st.retries++
 	if st.retries > limit {
-		st.lost = st.lost[:0]
+		w.drop(st)
 		st.rto = 0
 		if senderOpen {
 			if d == c2s {
@@ -807,22 +878,42 @@ func (w *World) onRetransmit(id int32, d dir) {
 		return
 	}
 	if w.tracer != nil {
-		w.tracef("network", word, "conn=%d %s packets=%d try=%d", id, dirName(d), len(st.lost), st.retries)
+		w.tracef("network", word, "conn=%d %s packets=%d try=%d", w.conns[id].serial, dirName(d), len(st.lost), st.retries)
 	}
 	st.rto = min(2*st.rto, w.cfg.Network.RTOMax)
 	w.resend(id, d)
 }
 
-// resend transmits everything held in the lost queue. Buffers circulate
-// between streams and World.spare, so a retransmission allocates nothing.
+// hold appends p to the stream's lost queue, taking a buffer from the pool
+// when the queue has none.
+func (w *World) hold(st *stream, p packet) {
+	if st.lost == nil {
+		if n := len(w.lostPool); n > 0 {
+			st.lost = w.lostPool[n-1]
+			w.lostPool = w.lostPool[:n-1]
+		}
+	}
+	st.lost = append(st.lost, p)
+}
+
+// drop discards the stream's lost queue and returns its buffer to the pool.
+func (w *World) drop(st *stream) {
+	if st.lost != nil {
+		w.lostPool = append(w.lostPool, st.lost[:0])
+		st.lost = nil
+	}
+}
+
+// resend transmits everything held in the lost queue and returns its buffer
+// to the pool: retransmissions allocate nothing once the pool is warm.
 func (w *World) resend(id int32, d dir) {
 	st := &w.conns[id].st[d]
 	q := st.lost
-	st.lost = w.spare[:0]
+	st.lost = nil
 	for _, p := range q {
 		w.transmit(id, d, p.w)
 	}
-	w.spare = q[:0]
+	w.lostPool = append(w.lostPool, q[:0])
 }
 
 // onHeal releases what the ideal transport held back, once paths are up.
@@ -855,9 +946,44 @@ func (w *World) onHeal() {
 		}
 		if held {
 			keep = append(keep, id)
+		} else {
+			w.unref(id)
 		}
 	}
 	w.waiters = keep
+}
+
+// stopConnTimer stops a timer that pins connection id.
+func (w *World) stopConnTimer(id int32, t sim.Timer) {
+	if w.eng.Stop(t) {
+		w.conns[id].refs--
+	}
+}
+
+// unref drops one pin of connection id and recycles it when nothing needs it.
+func (w *World) unref(id int32) {
+	cn := &w.conns[id]
+	cn.refs--
+	if cn.refs < 0 {
+		panic(fmt.Sprintf("model: connection %d unpinned more often than pinned", cn.serial))
+	}
+	w.tryFree(id)
+}
+
+// tryFree recycles connection id once both ends are closed and no event,
+// timer or held packet refers to it.
+func (w *World) tryFree(id int32) {
+	cn := &w.conns[id]
+	if cn.refs != 0 || cn.clientOpen || cn.serverOpen || len(cn.st[0].lost) != 0 || len(cn.st[1].lost) != 0 {
+		return
+	}
+	if cn.session != 0 && w.sessions[cn.session].conn == id {
+		w.sessions[cn.session].conn = 0
+	}
+	w.drop(&cn.st[0])
+	w.drop(&cn.st[1])
+	*cn = connRec{}
+	w.freeConns = append(w.freeConns, id)
 }
 
 // closeClientConn is the client closing its current socket.
@@ -873,15 +999,20 @@ func (w *World) closeClientConn(ci int32) {
 	}
 	cn.clientOpen = false
 	cl.conn = 0
+	if cn.state == connFailed {
+		w.tryFree(id)
+		return
+	}
 	if cn.state == connSYN {
-		w.eng.Stop(cn.synTimer)
+		w.stopConnTimer(id, cn.synTimer)
 		cn.state = connFailed
+		w.tryFree(id)
 		return
 	}
 	if w.cfg.Network.NoOrphanRetransmit {
 		st := &cn.st[c2s]
-		st.lost = st.lost[:0]
-		w.eng.Stop(st.timer)
+		w.drop(st)
+		w.stopConnTimer(id, st.timer)
 	}
 	w.send(id, c2s, Message{Kind: MsgClose})
 }
@@ -893,7 +1024,9 @@ func (w *World) closeServerConn(id int32, why string) {
 		return
 	}
 	cn.serverOpen = false
-	w.tracef(w.servers[cn.server].name, "connection-closed", "conn=%d client=%d reason=%s", id, cn.client, why)
+	if w.tracer != nil {
+		w.tracef(w.servers[cn.server].name, "connection-closed", "conn=%d client=%d reason=%s", w.conns[id].serial, cn.client, why)
+	}
 	w.send(id, s2c, Message{Kind: MsgClose})
 }
 
@@ -916,7 +1049,9 @@ func (w *World) startServer(now clock.Time, s int32, restart bool) {
 	srv.batches = srv.batches[:0]
 	if int(s) != w.cfg.Leader {
 		if restart {
-			w.trace(srv.name, "server-restarted", "role=follower")
+			if w.tracer != nil {
+				w.trace(srv.name, "server-restarted", "role=follower")
+			}
 		}
 		return
 	}
@@ -930,7 +1065,9 @@ func (w *World) startServer(now clock.Time, s int32, restart bool) {
 		}
 	}
 	if restart {
-		w.tracef(srv.name, "server-restarted", "role=leader restored-sessions=%d", restored)
+		if w.tracer != nil {
+			w.tracef(srv.name, "server-restarted", "role=leader restored-sessions=%d", restored)
+		}
 	}
 	if srv.tracker.Rounding() {
 		srv.expirer = w.eng.Schedule(sim.Event{At: srv.tracker.NextBoundary(), Kind: evExpirer, A: s, X: uint64(srv.incarnation)})
@@ -959,7 +1096,9 @@ func (w *World) trackerTouch(now clock.Time, id int64, timeout time.Duration, ad
 		d, ok = srv.tracker.Touch(now, id, timeout)
 	}
 	if !ok {
-		w.tracef(srv.name, "touch-failed", "session=%s", hexID(id))
+		if w.tracer != nil {
+			w.tracef(srv.name, "touch-failed", "session=%s", hexID(id))
+		}
 		return false
 	}
 	if w.tracer != nil {
@@ -985,7 +1124,9 @@ func (w *World) serverReceive(id int32, m Message) {
 	now := w.eng.Now()
 	if !w.cfg.Server.NoConnReaper && w.reaped(cn, srv, now) {
 		cn.serverOpen = false
-		w.tracef(srv.name, "connection-reaped", "conn=%d client=%d idle=%s", id, cn.client, Duration(now.Sub(cn.lastRecv)))
+		if w.tracer != nil {
+			w.tracef(srv.name, "connection-reaped", "conn=%d client=%d idle=%s", w.conns[id].serial, cn.client, Duration(now.Sub(cn.lastRecv)))
+		}
 		w.send(id, s2c, Message{Kind: MsgClose})
 		return
 	}
@@ -996,11 +1137,12 @@ func (w *World) serverReceive(id int32, m Message) {
 		t := w.cfg.Server.Negotiate(m.Timeout)
 		cn.timeout = t
 		if w.tracer != nil {
-			w.tracef(srv.name, "connect-request", "conn=%d client=%d session=%s requested=%s", id, cn.client, hexID(m.Session), Duration(m.Timeout))
+			w.tracef(srv.name, "connect-request", "conn=%d client=%d session=%s requested=%s", w.conns[id].serial, cn.client, hexID(m.Session), Duration(m.Timeout))
 		}
 		if leader {
 			w.leaderConnect(id, m.Session)
 		} else {
+			cn.refs++
 			w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumConnect, A: id, X: uint64(m.Session), B: int32(srv.incarnation)})
 		}
 	case MsgPing, MsgRequest:
@@ -1024,7 +1166,9 @@ func (w *World) serverReceive(id int32, m Message) {
 		w.send(id, s2c, Message{Kind: reply, Session: cn.session})
 	case MsgClose:
 		cn.serverOpen = false
-		w.tracef(srv.name, "connection-closed", "conn=%d client=%d reason=client-closed", id, cn.client)
+		if w.tracer != nil {
+			w.tracef(srv.name, "connection-closed", "conn=%d client=%d reason=client-closed", w.conns[id].serial, cn.client)
+		}
 	}
 }
 
@@ -1053,12 +1197,16 @@ func (w *World) leaderConnect(id int32, session int64) {
 		if session == 0 {
 			session = int64(len(w.sessions))
 			w.sessions = append(w.sessions, sessionRec{alive: true, client: cn.client, timeout: cn.timeout})
-			w.tracef(w.servers[w.cfg.Leader].name, "session-created", "session=%s client=%d timeout=%s", hexID(session), cn.client, Duration(cn.timeout))
+			if w.tracer != nil {
+				w.tracef(w.servers[w.cfg.Leader].name, "session-created", "session=%s client=%d timeout=%s", hexID(session), cn.client, Duration(cn.timeout))
+			}
 			ok = w.trackerTouch(now, session, cn.timeout, true)
 		} else {
 			ok = w.trackerTouch(now, session, cn.timeout, false)
 			if ok {
-				w.tracef(w.servers[w.cfg.Leader].name, "session-revalidated", "session=%s conn=%d", hexID(session), id)
+				if w.tracer != nil {
+					w.tracef(w.servers[w.cfg.Leader].name, "session-revalidated", "session=%s conn=%d", hexID(session), w.conns[id].serial)
+				}
 			}
 		}
 	} else {
@@ -1072,6 +1220,7 @@ func (w *World) leaderConnect(id int32, session int64) {
 	if ok {
 		b = 1
 	}
+	cn.refs++
 	w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorumReply, A: id, X: uint64(session), B: b})
 }
 
@@ -1094,7 +1243,9 @@ func (w *World) answerConnect(id int32, session int64, ok bool) {
 		return
 	}
 	if !ok {
-		w.tracef(srv.name, "session-rejected", "session=%s conn=%d", hexID(session), id)
+		if w.tracer != nil {
+			w.tracef(srv.name, "session-rejected", "session=%s conn=%d", hexID(session), w.conns[id].serial)
+		}
 		w.send(id, s2c, Message{Kind: MsgConnectResponse})
 		w.closeServerConn(id, "session-expired")
 		return
@@ -1112,7 +1263,9 @@ func (w *World) onExpirer(s int32, incarnation uint32) {
 	now := w.eng.Now()
 	w.expired = srv.tracker.Expire(now, w.expired[:0])
 	if len(w.expired) > 0 {
-		w.tracef(srv.name, "bucket-expired", "boundary=%s sessions=%d", Seconds(now), len(w.expired))
+		if w.tracer != nil {
+			w.tracef(srv.name, "bucket-expired", "boundary=%s sessions=%d", Seconds(now), len(w.expired))
+		}
 	}
 	for _, id := range w.expired {
 		w.expireSession(id)
@@ -1170,6 +1323,7 @@ func (w *World) expireSession(id int64) {
 		if int(cn.server) == w.cfg.Leader {
 			w.closeServerConn(rec.conn, "session-expired")
 		} else {
+			cn.refs++
 			w.eng.Post(sim.Event{At: now.Add(2 * w.cfg.Server.QuorumLatency), Kind: evCloseCommit, A: rec.conn})
 		}
 	}
@@ -1204,7 +1358,9 @@ func (w *World) onApplyTouches(s int32, incarnation uint32) {
 	if srv.incarnation != incarnation || w.leader() == nil {
 		return
 	}
-	w.tracef(w.servers[w.cfg.Leader].name, "touches-forwarded", "from=%s sessions=%d", srv.name, len(batch))
+	if w.tracer != nil {
+		w.tracef(w.servers[w.cfg.Leader].name, "touches-forwarded", "from=%s sessions=%d", srv.name, len(batch))
+	}
 	now := w.eng.Now()
 	for _, t := range batch {
 		w.trackerTouch(now, t.session, t.timeout, false)
