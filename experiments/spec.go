@@ -63,7 +63,7 @@ var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff"}
 //	[network]    latency (law; "1ms"), transport ("tcp"|"ideal"),
 //	             syn_schedule ("classic"|"linear"), orphan_retransmit (true),
 //	             rto_min ("200ms"), rto_max ("120s"), orphan_retries (8; 0
-//	             means 8, as in Linux), data_retries (15)
+//	             means 8, as in Linux), data_retries (15), connect_latency ("0s")
 //	[[fault]]    kind (required: "outage"|"server-crash"|"client-pause"),
 //	             clients ("all" or an index; "all"), shared (false),
 //	             server ("all" or an index; "all"), direction ("both"|
@@ -436,6 +436,7 @@ type specTemplate struct {
 	syn                                      model.SYNSchedule
 	orphanRetransmit                         bool
 	rtoMin, rtoMax, orphanRetries, dataRetry *sweepSlot
+	connectLatency                           *sweepSlot
 
 	faults []*faultSpec
 }
@@ -529,6 +530,7 @@ func (s *Spec) config(d []int) model.Config {
 			RTOMax:             t.rtoMax.dur(d),
 			OrphanRetries:      t.orphanRetries.int(d),
 			DataRetries:        t.dataRetry.int(d),
+			ConnectLatency:     t.connectLatency.dur(d),
 		},
 		DeadClientProbe: t.probe,
 	}
@@ -958,6 +960,7 @@ type networkTOML struct {
 	RTOMax           tomlRaw        `toml:"rto_max"`
 	OrphanRetries    tomlRaw        `toml:"orphan_retries"`
 	DataRetries      tomlRaw        `toml:"data_retries"`
+	ConnectLatency   tomlRaw        `toml:"connect_latency"`
 }
 
 type faultTOML struct {
@@ -1103,6 +1106,7 @@ func (p *specParser) decode(doc *docTOML) {
 	t.rtoMax = p.slot("network.rto_max", nw.RTOMax, slotDuration, rulePositive, true)
 	t.orphanRetries = p.slot("network.orphan_retries", nw.OrphanRetries, slotInt, ruleNonNegative, true)
 	t.dataRetry = p.slot("network.data_retries", nw.DataRetries, slotInt, ruleAtLeastOne, true)
+	t.connectLatency = p.slot("network.connect_latency", nw.ConnectLatency, slotDuration, ruleNonNegative, true)
 
 	// [[fault]]
 	if raw, ok := p.tree["fault"]; ok {

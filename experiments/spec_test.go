@@ -44,6 +44,7 @@ func TestExampleFiles(t *testing.T) {
 		"preset-link-repair.toml": 3,
 		"preset-incident.toml":    3,
 		"rare-30s.toml":           2,
+		"hb-canonical.toml":       1,
 		"mass-expiry.toml":        -1, // owned by the mass-expiry example's own test
 	}
 	files, err := filepath.Glob("examples/*.toml")
