@@ -60,7 +60,8 @@ type Chart struct {
 //     than one point;
 //   - NameExpiryVsOutage when r sweeps an outage-length axis (IsOutageKey;
 //     the first such axis);
-//   - NameTradeOff when some point has experiments.MetricDetectionTime.
+//   - NameTradeOff when some point has experiments.MetricDetectionTime;
+//   - NameMassExpiry when some point has mass-expiry rows (MassExpiry).
 //
 // The expiry charts show experiments.MetricExpiryPerOutage, or the first of
 // MetricExpiryRate and MetricExpiryInHorizon that r has when it lacks that.
@@ -95,6 +96,12 @@ func Charts(r experiments.Result) ([]Chart, error) {
 	if hasMetric(r, experiments.MetricDetectionTime) {
 		p, err := TradeOff(r)
 		if err := add(NameTradeOff, p, err); err != nil {
+			return nil, err
+		}
+	}
+	if hasMassExpiry(r) {
+		p, err := MassExpiry(r)
+		if err := add(NameMassExpiry, p, err); err != nil {
 			return nil, err
 		}
 	}
