@@ -327,6 +327,7 @@ func writeResults(stdout io.Writer, res *experiments.Result, charts []string, di
 		return err
 	}
 	fmt.Fprint(stdout, res.Table())
+	fmt.Fprint(stdout, res.MassExpiryTable()) // "" without shared fault episodes
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}

@@ -15,14 +15,19 @@ import (
 
 const timeoutExample = "../../experiments/examples/timeout-10s-vs-30s.toml"
 
-// The acceptance command, with a smaller budget: a timeout, its interval
+// The acceptance command, with a smaller budget (and a looser target under
+// -short): a timeout, its interval
 // and its cost in sentences, the trade-off chart and the JSON.
 func TestRecommendExample(t *testing.T) {
+	target, batch, budget := "1e-3", "100", "400"
+	if testing.Short() {
+		target, batch, budget = "0.01", "40", "160"
+	}
 	dir := t.TempDir()
-	out, errOut, code := runCLI(t, "recommend", timeoutExample, "--target", "1e-3/outage",
-		"--batch", "100", "--max-replications", "400", "--out", dir, "--quiet")
+	out, errOut, code := runCLI(t, "recommend", timeoutExample, "--target", target+"/outage",
+		"--batch", batch, "--max-replications", budget, "--out", dir, "--quiet")
 	require.Equal(t, 0, code, errOut)
-	assert.Regexp(t, regexp.MustCompile(`Use a [0-9.]+ s session timeout: P\(expiry \| outage\) = \S+ \(95 % CI \S+–\S+\), target 1e-3\.`), out)
+	assert.Regexp(t, regexp.MustCompile(`Use a [0-9.]+ s session timeout: P\(expiry \| outage\) = \S+ \(95 % CI \S+–\S+\), target `+target+`\.`), out)
 	assert.Contains(t, out, "Cost: a crashed client's session lingers ")
 	assert.Contains(t, out, "instead of 10–12 s at 10 s")
 	assert.Contains(t, out, "Pooled over fault[0].duration")
@@ -65,4 +70,29 @@ func TestRecommendBadInput(t *testing.T) {
 			assert.Contains(t, errOut, tc.want)
 		})
 	}
+}
+
+// "hbsim run" prints the mass-expiry table and draws its chart when an
+// outage hits every client at once.
+func TestRunPrintsMassExpiry(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "herd.toml")
+	require.NoError(t, os.WriteFile(file, []byte(`[experiment]
+replications = 4
+horizon = "2m"
+clients = 10
+dead_client_probe = false
+[[fault]]
+kind = "outage"
+clients = "all"
+shared = true
+at = ["60s"]
+duration = "8s"
+`), 0o644))
+	dir := filepath.Join(tmp, "o")
+	out, errOut, code := runCLI(t, "run", file, "--out", dir, "--quiet")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "Mass expiry: sessions expiring together in one shared fault episode")
+	assert.Contains(t, out, "4 episode(s), 10 session(s) hit per episode")
+	assert.Contains(t, out, "wrote "+filepath.Join(dir, "mass-expiry.png"))
 }
