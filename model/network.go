@@ -27,9 +27,21 @@ type Network struct {
 	perPair   map[[2]int32]*[2]pathState
 	active    int32      // cuts in force anywhere (fast path: none)
 	everStart clock.Time // start of the latest cut anywhere, -1 if none
+	wide      int32      // cuts in force on a global, per-server or per-pair layer
+	clientCut []uint64   // bit c: client c's own layer is cut in some direction
+	recent    [64]cutStart
+	recentN   uint64 // cut starts recorded in recent (a ring)
 	latency   *Sampler
 	fixed     time.Duration // latency when the law is fixed (no draw)
 	isFixed   bool
+}
+
+// cutStart is one cut's start, kept so that a packet's loss check can ask
+// "did a cut covering my path begin while I flew?" without the layers.
+type cutStart struct {
+	at             clock.Time
+	client, server int32 // AllClients / AllServers for wide cuts
+	dirs           uint8 // bit 0 client-to-server, bit 1 server-to-client
 }
 
 type pathState struct {
@@ -42,6 +54,7 @@ func newNetwork(clients, servers int, latency *Sampler) *Network {
 		perClient: make([][2]pathState, clients),
 		perServer: make([][2]pathState, servers),
 		perPair:   map[[2]int32]*[2]pathState{},
+		clientCut: make([]uint64, (clients+63)/64),
 		latency:   latency,
 	}
 	if latency.law.Kind == LawFixed {
@@ -82,6 +95,7 @@ func (n *Network) layer(client, server int) *[2]pathState {
 // cut starts (delta=+1) or ends (delta=-1) an outage on the target's paths.
 func (n *Network) cut(now clock.Time, client, server int, d Direction, delta int32) {
 	l := n.layer(client, server)
+	var dirs uint8
 	for i := range l {
 		if d == Both || (d == ClientToServer && i == int(c2s)) || (d == ServerToClient && i == int(s2c)) {
 			l[i].down += delta
@@ -93,7 +107,23 @@ func (n *Network) cut(now clock.Time, client, server int, d Direction, delta int
 				l[i].lastStart = now
 				n.everStart = now
 			}
+			dirs |= 1 << i
+			if client == AllClients || server != AllServers {
+				n.wide += delta
+			}
 		}
+	}
+	if client != AllClients && server == AllServers {
+		p := &n.perClient[client]
+		if p[0].down > 0 || p[1].down > 0 {
+			n.clientCut[client/64] |= 1 << (client % 64)
+		} else {
+			n.clientCut[client/64] &^= 1 << (client % 64)
+		}
+	}
+	if delta > 0 {
+		n.recent[n.recentN%uint64(len(n.recent))] = cutStart{at: now, client: int32(client), server: int32(server), dirs: dirs}
+		n.recentN++
 	}
 }
 
@@ -101,6 +131,12 @@ func (n *Network) cut(now clock.Time, client, server int, d Direction, delta int
 func (n *Network) down(client, server int32, d dir) bool {
 	if n.active == 0 {
 		return false
+	}
+	if n.wide == 0 { // only per-client cuts: one bit answers
+		if int(client) >= len(n.perClient) || n.clientCut[client/64]&(1<<(client%64)) == 0 {
+			return false
+		}
+		return n.perClient[client][d].down > 0
 	}
 	if n.global[d].down > 0 || n.perServer[server][d].down > 0 {
 		return true
@@ -112,6 +148,20 @@ func (n *Network) down(client, server int32, d dir) bool {
 		if p, ok := n.perPair[[2]int32{client, server}]; ok && p[d].down > 0 {
 			return true
 		}
+	}
+	return false
+}
+
+// downLayers is down without the fast paths: the definition.
+func (n *Network) downLayers(client, server int32, d dir) bool {
+	if n.global[d].down > 0 || n.perServer[server][d].down > 0 {
+		return true
+	}
+	if int(client) < len(n.perClient) && n.perClient[client][d].down > 0 {
+		return true
+	}
+	if p, ok := n.perPair[[2]int32{client, server}]; ok && p[d].down > 0 {
+		return true
 	}
 	return false
 }
@@ -131,10 +181,27 @@ func (n *Network) lastStart(client, server int32, d dir) clock.Time {
 
 // lost reports whether a packet sent at sent and arriving now was dropped.
 func (n *Network) lost(now, sent clock.Time, client, server int32, d dir) bool {
-	if n.active == 0 && n.everStart < sent {
-		return false // no cut now, and none began while the packet flew
+	if n.down(client, server, d) {
+		return true
 	}
-	return n.down(client, server, d) || n.lastStart(client, server, d) >= sent
+	if n.everStart < sent {
+		return false // no cut began while the packet flew
+	}
+	// Walk the cuts that began since the packet left, newest first.
+	k := uint64(len(n.recent))
+	for i := uint64(0); i < min(n.recentN, k); i++ {
+		c := &n.recent[(n.recentN-1-i)%k]
+		if c.at < sent {
+			return false
+		}
+		if c.dirs&(1<<d) != 0 && (c.client == AllClients || c.client == client) && (c.server == AllServers || c.server == server) {
+			return true
+		}
+	}
+	if n.recentN <= k {
+		return false
+	}
+	return n.lastStart(client, server, d) >= sent // the ring was too short: ask the layers
 }
 
 // delay draws one packet's one-way latency.

@@ -761,8 +761,11 @@ func (w *World) send(id int32, d dir, m Message) {
 func (w *World) transmit(id int32, d dir, x wire) {
 	now := w.eng.Now()
 	st := &w.conns[id].st[d]
-	at := max(now.Add(w.net.delay()), st.lastArrival)
-	st.lastArrival = at
+	at := now.Add(w.net.delay())
+	if !w.net.isFixed { // a constant delay keeps arrivals in order by itself
+		at = max(at, st.lastArrival)
+		st.lastArrival = at
+	}
 	w.conns[id].refs++
 	w.post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
 }
@@ -814,7 +817,9 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
 		}
 	}
-	st.rto, st.retries = 0, 0
+	if st.retries != 0 || st.rto != 0 {
+		st.rto, st.retries = 0, 0
+	}
 	if d == c2s {
 		w.serverReceive(id, w.message(cn, x))
 	} else {
