@@ -237,7 +237,7 @@ func decodeRecord(pl []byte) (int, repSummary, error) {
 // recordReader reads a records file sequentially.
 type recordReader struct {
 	path   string
-	f      *os.File
+	f      io.Closer
 	r      *bufio.Reader
 	header recordsHeader
 	valid  int64 // bytes up to the end of the last good record
@@ -250,9 +250,22 @@ func openRecords(path string) (*recordReader, error) {
 	if err != nil {
 		return nil, &CheckpointError{Path: path, Msg: "cannot open: " + ioMessage(err), Err: err}
 	}
-	rr := &recordReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10)}
-	if err := rr.readHeader(); err != nil {
+	rr, err := readRecords(path, f)
+	if err != nil {
 		_ = f.Close() // the header error is the one to report
+		return nil, err
+	}
+	return rr, nil
+}
+
+// readRecords reads the header of the records in r; path names it in errors.
+// Closing the reader closes r when it is an io.Closer.
+func readRecords(path string, r io.Reader) (*recordReader, error) {
+	rr := &recordReader{path: path, r: bufio.NewReaderSize(r, 64<<10)}
+	if c, ok := r.(io.Closer); ok {
+		rr.f = c
+	}
+	if err := rr.readHeader(); err != nil {
 		return nil, err
 	}
 	return rr, nil
@@ -332,7 +345,12 @@ func (rr *recordReader) length() (uint64, error) {
 	return 0, nil
 }
 
-func (rr *recordReader) close() error { return rr.f.Close() }
+func (rr *recordReader) close() error {
+	if rr.f == nil {
+		return nil
+	}
+	return rr.f.Close()
+}
 
 func uvarintLen(x uint64) int {
 	var b [binary.MaxVarintLen64]byte

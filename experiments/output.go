@@ -152,14 +152,40 @@ func ci(m Metric) string {
 // WriteFiles writes files into dir, each atomically: a temporary file in the
 // same directory, synced, then renamed over the target. A crash leaves each
 // file either as it was or complete, never torn. dir is created if needed.
+// The temporary files of these names that a killed earlier write left
+// behind (".NAME.tmp*") are removed first.
 func WriteFiles(dir string, files []File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("experiments: output directory: %w", err)
+	}
+	if err := removeStaleTemps(dir, files); err != nil {
+		return err
 	}
 	for _, f := range files {
 		if err := writeAtomic(filepath.Join(dir, f.Name), f.Data); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// removeStaleTemps removes the temporary files writeAtomic names after files.
+func removeStaleTemps(dir string, files []File) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("experiments: output directory: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		for _, f := range files {
+			if strings.HasPrefix(e.Name(), "."+f.Name+".tmp") && !e.IsDir() {
+				errs = append(errs, os.Remove(filepath.Join(dir, e.Name())))
+				break
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("experiments: removing stale temporary files: %w", err)
 	}
 	return nil
 }

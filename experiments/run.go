@@ -42,6 +42,10 @@ type RunOptions struct {
 	// while writing it) is dropped and run again. Without a file at
 	// Checkpoint, the run starts from the beginning.
 	Resume bool
+
+	// model runs one replication; nil means model.Run. Tests set it to
+	// inject failures.
+	model func(model.Config, model.Options) (model.Stats, error)
 }
 
 // ReplicationSeed is the seed of replication rep of sweep point point.
@@ -287,7 +291,7 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 			for seq := range jobs {
 				j := jobOf(seq)
 				p := points[j/reps]
-				r := runReplication(j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
+				r := replicate(opts.model, j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
 				o := outcome{seq: seq, err: r.err}
 				if r.err == nil {
 					o.sum = summarize(r.stats)
@@ -299,6 +303,9 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 	go func() {
 		defer close(jobs)
 		for seq := range remaining {
+			if ctx.Err() != nil { // select picks at random among ready cases
+				return
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-stop:
@@ -396,7 +403,17 @@ func resume(path string, h recordsHeader, sh Shard, total int, fold func(job int
 	return next, done, w, err
 }
 
-func runReplication(job int, cfg model.Config, point, rep int, check bool) (r repResult) {
+// runReplication runs one replication with model.Run, recovering a panic
+// into a *ReplicationError.
+func runReplication(job int, cfg model.Config, point, rep int, check bool) repResult {
+	return replicate(nil, job, cfg, point, rep, check)
+}
+
+// replicate is runReplication with the model runner run (nil: model.Run).
+func replicate(run func(model.Config, model.Options) (model.Stats, error), job int, cfg model.Config, point, rep int, check bool) (r repResult) {
+	if run == nil {
+		run = model.Run
+	}
 	r.job = job
 	defer func() {
 		if p := recover(); p != nil {
@@ -404,7 +421,7 @@ func runReplication(job int, cfg model.Config, point, rep int, check bool) (r re
 				Err: fmt.Errorf("panic: %v", p), Stack: debug.Stack()}
 		}
 	}()
-	st, err := model.Run(cfg, model.Options{Check: check})
+	st, err := run(cfg, model.Options{Check: check})
 	if err != nil {
 		r.err = &ReplicationError{Point: point, Replication: rep, Seed: cfg.Seed, Err: err}
 	}
