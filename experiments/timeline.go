@@ -27,6 +27,7 @@ type Timeline struct {
 	Horizon     time.Duration
 	Timeout     time.Duration // negotiated session timeout T
 	Tick        time.Duration // the server's tick k
+	Leader      string        // the server holding the session tracker ("server-0")
 	// Rounding is true when sessions expire at tick-bucket boundaries (the
 	// default) and false under the closed-form oracle's exact expiry.
 	Rounding bool
@@ -271,7 +272,7 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 		t: &Timeline{
 			Title: title, Description: description, Horizon: cfg.Horizon,
 			Timeout: cfg.Server.Negotiate(cfg.Client.SessionTimeout), Tick: cfg.Server.TickTime,
-			Rounding: !cfg.Server.NoBucketRounding,
+			Rounding: !cfg.Server.NoBucketRounding, Leader: "server-" + strconv.Itoa(cfg.Leader),
 		},
 		cfg:      cfg,
 		leader:   "server-" + strconv.Itoa(cfg.Leader),

@@ -603,9 +603,13 @@ func (f *figure) drawLanes(c draw.Canvas, p *plot.Plot) {
 			}
 			x0, x1 := secs(cs.From), math.Max(secs(cs.To), secs(cs.From))
 			f.rect(c, p, x0, x1, y(lnConnect-0.03), y(lnConnect+0.03), color.Gray{Y: 0x80})
-			if trX(f.clampX(x1))-trX(f.clampX(x0)) > vg.Points(22) {
-				c.FillText(small, vg.Point{X: trX(f.clampX(x0)), Y: trY(y(lnConnect + 0.09))},
-					fmt.Sprintf("→ server %d: %s", cs.Server, connectResult[cs.Result]))
+			if w := trX(f.clampX(x1)) - trX(f.clampX(x0)); w > vg.Points(22) {
+				for _, l := range []string{fmt.Sprintf("→ server %d: %s", cs.Server, connectResult[cs.Result]), fmt.Sprintf("→ server %d", cs.Server)} {
+					if small.Width(l) <= w+vg.Points(4) {
+						c.FillText(small, vg.Point{X: trX(f.clampX(x0)), Y: trY(y(lnConnect + 0.09))}, l)
+						break
+					}
+				}
 			} else if f.inside(x0) {
 				c.StrokeLine2(draw.LineStyle{Color: color.Gray{Y: 0x80}, Width: vg.Points(1)}, trX(x0), trY(y(lnConnect-0.05)), trX(x0), trY(y(lnConnect+0.05)))
 			}
@@ -915,9 +919,13 @@ func (f *figure) drawDeadlines(c draw.Canvas, p *plot.Plot) {
 		clr := sessionColor(i)
 		line := draw.LineStyle{Color: clr, Width: vg.Points(2)}
 		dot := draw.GlyphStyle{Color: clr, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+		down := line
+		down.Width = vg.Points(1.2)
+		down.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
 		// Each step is a level from its touch to the next; consecutive
-		// levels meet in a vertical riser at the touch.
-		var pts []vg.Point
+		// levels meet in a vertical riser at the touch. A level is dashed
+		// while the leader is down: no tracker holds it then.
+		var prev *vg.Point
 		for k, st := range s.Steps {
 			end := s.End
 			if k+1 < len(s.Steps) {
@@ -927,15 +935,25 @@ func (f *figure) drawDeadlines(c draw.Canvas, p *plot.Plot) {
 			if x1 < f.lo() || x0 > f.hi() {
 				continue
 			}
-			pts = append(pts, vg.Point{X: trX(f.clampX(x0)), Y: trY(y)}, vg.Point{X: trX(f.clampX(x1)), Y: trY(y)})
+			a := vg.Point{X: trX(f.clampX(x0)), Y: trY(y)}
+			if prev != nil {
+				c.StrokeLines(line, c.ClipLinesXY([]vg.Point{*prev, a})...)
+			}
+			for _, piece := range f.cutByLeaderDown(x0, x1) {
+				sty := line
+				if piece.down {
+					sty = down
+				}
+				c.StrokeLines(sty, c.ClipLinesXY([]vg.Point{{X: trX(f.clampX(piece.a)), Y: trY(y)}, {X: trX(f.clampX(piece.b)), Y: trY(y)}})...)
+			}
+			prev = &vg.Point{X: trX(f.clampX(x1)), Y: trY(y)}
 			if f.inside(x0) {
 				c.DrawGlyph(dot, vg.Point{X: trX(x0), Y: trY(y)})
 			}
 		}
-		if len(pts) == 0 {
+		if prev == nil {
 			continue
 		}
-		c.StrokeLines(line, c.ClipLinesXY(pts)...)
 		if s.Expired && f.inside(secs(s.End)) {
 			e := secs(s.End)
 			c.DrawGlyph(draw.GlyphStyle{Color: expiryRed, Radius: vg.Points(6), Shape: draw.CrossGlyph{}}, vg.Point{X: trX(e), Y: trY(e)})
@@ -1005,6 +1023,39 @@ func (f *figure) drawSilences(c draw.Canvas, p *plot.Plot) {
 			c.FillText(st, vg.Point{X: (x0 + x1) / 2, Y: y - vg.Points(3)}, label)
 		}
 	}
+}
+
+// piece is a stretch of a deadline level, with or without a leader.
+type piece struct {
+	a, b float64
+	down bool
+}
+
+// cutByLeaderDown splits [a, b] where the leader crashes and restarts.
+func (f *figure) cutByLeaderDown(a, b float64) []piece {
+	out := []piece{{a, b, false}}
+	for _, fs := range f.tl.Faults {
+		if fs.Kind != experiments.FaultServerCrash || fs.Track != f.tl.Leader {
+			continue
+		}
+		da, db := secs(fs.From), secs(fs.To)
+		var next []piece
+		for _, p := range out {
+			if p.down || db <= p.a || da >= p.b {
+				next = append(next, p)
+				continue
+			}
+			if da > p.a {
+				next = append(next, piece{p.a, da, false})
+			}
+			next = append(next, piece{math.Max(p.a, da), math.Min(p.b, db), true})
+			if db < p.b {
+				next = append(next, piece{db, p.b, false})
+			}
+		}
+		out = next
+	}
+	return out
 }
 
 func (f *figure) drawServerBadges(c draw.Canvas, p *plot.Plot) {
@@ -1205,7 +1256,11 @@ func (f *figure) column(width vg.Length) *block {
 			key(kinds[k], fill(translucent(faultColor[k], 0x90)))
 		}
 	}
-	key("deadline E: each touch moves it to the first tick boundary at least T ahead", func(c draw.Canvas, r vg.Rectangle) {
+	deadlineKey := "deadline E: each touch moves it to the first tick boundary at least T ahead"
+	if slices.ContainsFunc(f.tl.Faults, func(fs experiments.FaultSpan) bool { return fs.Kind == experiments.FaultServerCrash && fs.Track == f.tl.Leader }) {
+		deadlineKey += " (dashed while the server is down)"
+	}
+	key(deadlineKey, func(c draw.Canvas, r vg.Rectangle) {
 		mid := (r.Min.Y + r.Max.Y) / 2
 		c.StrokeLines(draw.LineStyle{Color: sessionColor(0), Width: vg.Points(2)},
 			[]vg.Point{{X: r.Min.X, Y: mid - 3}, {X: r.Min.X + 10, Y: mid - 3}, {X: r.Min.X + 10, Y: mid + 3}, {X: r.Max.X, Y: mid + 3}})
