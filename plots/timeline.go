@@ -1257,7 +1257,9 @@ func (f *figure) column(width vg.Length) *block {
 		}
 	}
 	deadlineKey := "deadline E: each touch moves it to the first tick boundary at least T ahead"
-	if slices.ContainsFunc(f.tl.Faults, func(fs experiments.FaultSpan) bool { return fs.Kind == experiments.FaultServerCrash && fs.Track == f.tl.Leader }) {
+	if slices.ContainsFunc(f.tl.Faults, func(fs experiments.FaultSpan) bool {
+		return fs.Kind == experiments.FaultServerCrash && fs.Track == f.tl.Leader
+	}) {
 		deadlineKey += " (dashed while the server is down)"
 	}
 	key(deadlineKey, func(c draw.Canvas, r vg.Rectangle) {
