@@ -406,7 +406,7 @@ func (f *figure) render() ([]byte, error) {
 	header := f.header(headerW)
 	column := f.column(colW - margin)
 	headerH := header.height()
-	panelsH := vg.Length(len(f.tracks))*0.3*vg.Inch + vg.Length(len(f.clients))*1.15*vg.Inch + 0.5*vg.Inch + 3*vg.Inch
+	panelsH := vg.Length(f.lanesInches()+deadlineInches) * vg.Inch
 	H := max(TimelineMinHeight, headerH+max(panelsH, column.height())+2*margin)
 
 	img := vgimg.NewWith(vgimg.UseWH(W, H), vgimg.UseDPI(vgimg.DefaultDPI), vgimg.UseBackgroundColor(color.White))
@@ -434,10 +434,17 @@ func (f *figure) render() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The panels' heights: 0.3 in per fault row, 1.15 in per client lane and
+// 0.5 in for the axis; the deadline panel takes deadlineInches.
+const deadlineInches = 3
+
+func (f *figure) lanesInches() float64 {
+	return 0.3*float64(len(f.tracks)) + 1.15*float64(len(f.clients)) + 0.5
+}
+
 // lanesShare is the lanes panel's share of the height of both panels.
 func (f *figure) lanesShare() float64 {
-	lanes := 0.3*float64(len(f.tracks)) + 1.15*float64(len(f.clients)) + 0.5
-	return lanes / (lanes + 3)
+	return f.lanesInches() / (f.lanesInches() + deadlineInches)
 }
 
 // alignX narrows each canvas so that the plots' data areas line up.
@@ -758,14 +765,16 @@ func badge(c draw.Canvas, pt vg.Point, n int, clr color.Color) {
 	c.FillText(st, pt, strconv.Itoa(n))
 }
 
-// badgeRow places badges along a row, raising one when it would overlap
-// the one before, and draws each with a leader line down to its anchor.
+// placed is a badge to draw for the point anchor.
 type placed struct {
 	anchor vg.Point
 	n      int
 	clr    color.Color
 }
 
+// drawBadgeRow draws badges rise above their anchors, raising one by a
+// level when it would overlap the one before on its level, each with a
+// leader line down to its anchor.
 func drawBadgeRow(c draw.Canvas, bs []placed, rise vg.Length) {
 	slices.SortStableFunc(bs, func(a, b placed) int { return cmp.Compare(a.anchor.X, b.anchor.X) })
 	lastX := map[int]vg.Length{}
@@ -1179,7 +1188,6 @@ func (f *figure) header(width vg.Length) *block {
 		params += "; " + n
 	}
 	b.add(blockItem{style: textStyle(vg.Points(9.5), color.Gray{Y: 0x40}), gap: vg.Points(3)}, params)
-	b.items[len(b.items)-1].gap += 0
 	return b
 }
 
