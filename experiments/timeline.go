@@ -258,13 +258,16 @@ func RunTimeline(cfg model.Config, title, description string) (*Timeline, error)
 //     read-timeout and connection-aborted close it;
 //   - session-created, touch (deadline=E) and session-expired give the
 //     sessions' deadline steps; touches at the instant of a leader's
-//     server-restarted are restorations;
+//     server-restarted are restorations; a touch while the client is
+//     Disconnected that is no reconnect (session-revalidated) is a late
+//     touch, retransmitted by TCP when delivered-late says so;
 //   - the leader's touches give each of its incarnations' bucket phase
 //     (deadline modulo the tick), server-crashed and server-restarted its
 //     incarnations;
 //   - outage-start (with its duration), server-crashed to server-restarted,
 //     and pause-start (with its duration) give the fault spans.
 //
+// The decisive events and the outcome sentences are derived from these.
 // It returns an error for a line it cannot read.
 func BuildTimeline(cfg model.Config, lines []TraceLine, title, description string) (*Timeline, error) {
 	cfg = cfg.Defaults()
@@ -281,7 +284,6 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 		crashes:  map[string]int{},
 		late:     map[int]time.Duration{},
 	}
-	b.epochFrom = 0
 	for _, l := range lines {
 		if err := b.line(l); err != nil {
 			return nil, fmt.Errorf("experiments: timeline: trace line %s %s %s %q: %w", model.Seconds(l.At), l.Actor, l.Event, l.Detail, err)
