@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"hbsim/model"
@@ -383,25 +384,64 @@ type recordWriter struct {
 }
 
 // createRecords creates a new records file with header h; it fails if the
-// file exists (which also keeps two runs from sharing one checkpoint).
+// file exists (which also keeps two runs from sharing one checkpoint). The
+// file appears atomically with its complete header: a temporary file is
+// written and synced, then hard-linked to path (link fails if path exists).
+// Where the file system has no hard links, it falls back to an exclusive
+// create, which a kill can leave empty.
 func createRecords(path string, h recordsHeader) (*recordWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, &CheckpointError{Path: path, Msg: "exists already (an interrupted run left it): continue with --resume, or delete it to start over", Err: err}
-		}
-		return nil, fmt.Errorf("experiments: creating %s: %w", path, err)
+	exists := func(err error) error {
+		return &CheckpointError{Path: path, Msg: "exists already (an interrupted run left it): continue with --resume, or delete it to start over", Err: err}
 	}
 	hb, err := json.Marshal(h)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("experiments: %s: %w", path, err), f.Close(), os.Remove(path))
+		return nil, fmt.Errorf("experiments: %s: %w", path, err)
 	}
-	w := &recordWriter{path: path, f: f}
-	w.buf = append(append(append(w.buf, recordsMagic...), hb...), '\n')
-	if err := w.flush(); err != nil {
-		return nil, errors.Join(err, f.Close(), os.Remove(path))
+	head := append(append([]byte(recordsMagic), hb...), '\n')
+	if _, err := os.Lstat(path); err == nil {
+		return nil, exists(os.ErrExist)
 	}
-	return w, nil
+	if err := removeStaleTemps(filepath.Dir(path), []File{{Name: filepath.Base(path)}}); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("experiments: creating %s: %w", path, err)
+	}
+	_, err = tmp.Write(head)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	err = errors.Join(err, tmp.Close())
+	if err == nil {
+		err = os.Link(tmp.Name(), path)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			err = createExclusive(path, head) // no hard links here
+		}
+	}
+	if e := os.Remove(tmp.Name()); e != nil && err == nil {
+		err = e
+	}
+	if errors.Is(err, os.ErrExist) {
+		return nil, exists(err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("experiments: creating %s: %w", path, err)
+	}
+	return appendTo(path, int64(len(head)))
+}
+
+// createExclusive creates path with data, failing if it exists.
+func createExclusive(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 // appendTo reopens a records file for appending after its valid bytes.

@@ -173,10 +173,12 @@ func fmtBytes(b int64) string {
 	}
 }
 
-// fmtWall rounds a duration for people: "40ms", "1.2s", "12s", "3m10s",
+// fmtWall rounds a duration for people: "<1ms", "40ms", "1.2s", "12s", "3m10s",
 // "2h5m", "40d".
 func fmtWall(d time.Duration) string {
 	switch {
+	case d < time.Millisecond:
+		return "<1ms"
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
 	case d < 10*time.Second:

@@ -115,7 +115,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	resume := fs.Bool("resume", false, "continue an interrupted run from its checkpoint")
 	shardFlag := fs.String("shard", "", "run only shard I/N of the replications")
 	yes := fs.Bool("yes", false, "run even when the estimated time exceeds --budget")
-	budget := fs.Duration("budget", time.Hour, "refuse runs estimated to take longer, unless --yes")
+	budget := durationFlag(time.Hour)
+	fs.Var(&budget, "budget", "refuse runs estimated to take longer, unless --yes")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -126,8 +127,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *workers < 0 {
 		return usagef("run: --workers must be at least 1, got %d", *workers)
 	}
-	if *budget <= 0 {
-		return usagef("run: --budget must be positive, got %v", *budget)
+	if budget <= 0 {
+		return usagef("run: --budget must be positive, got %v", time.Duration(budget))
 	}
 	var sh experiments.Shard
 	if *shardFlag != "" {
@@ -164,11 +165,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if sh.Count > 0 {
 		runs = (runs - sh.Index + sh.Count - 1) / sh.Count
 	}
-	if err := guardCost(s, runs, *workers, *budget, *yes, *quiet, stderr); err != nil {
+	estimate, err := guardCost(s, runs, *workers, time.Duration(budget), *yes)
+	if err != nil {
 		return err
 	}
 	if err := checkWritable(dir); err != nil {
 		return err
+	}
+	if !*quiet || strings.HasPrefix(estimate, "warning") {
+		fmt.Fprintf(stderr, "hbsim: %s\n", estimate)
 	}
 	for _, w := range s.Warnings() {
 		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
@@ -207,22 +212,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return stale
 }
 
-// guardCost estimates the run's cost on this machine, shows it, and refuses
-// runs over the budget unless yes.
-func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes, quiet bool, stderr io.Writer) error {
+// guardCost estimates the run's cost on this machine and refuses runs over
+// the budget unless yes. It returns the line to show: the estimate, or a
+// warning that there is none.
+func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) (string, error) {
 	c, err := experiments.EstimateCost(s, runs, workers)
 	if err != nil {
-		fmt.Fprintf(stderr, "hbsim: warning: %s\n", strings.TrimPrefix(err.Error(), "experiments: "))
-		return nil
-	}
-	if !quiet || c.Time > budget {
-		fmt.Fprintf(stderr, "hbsim: estimate: %s\n", c)
+		return "warning: " + strings.TrimPrefix(err.Error(), "experiments: "), nil
 	}
 	if c.Time > budget && !yes {
-		return usagef("run: %s: estimated ~%s on this machine, over the budget of %v: pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
-			s.File, roundWall(c.Time), budget)
+		return "", usagef("run: %s: estimated %s on this machine (%s), over the budget of %v: pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
+			s.File, roundWall(c.Time), c, budget)
 	}
-	return nil
+	return "estimate: " + c.String(), nil
 }
 
 func roundWall(d time.Duration) time.Duration {
@@ -372,6 +374,20 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
 	}
 	return writeResults(stdout, res, s.Output.Charts, dir)
+}
+
+// durationFlag is a time.Duration flag whose error shows what to write.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New(`want a duration with a unit, such as "90m" or "2h"`)
+	}
+	*d = durationFlag(v)
+	return nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it.
