@@ -37,6 +37,8 @@ type World struct {
 	freeConns []int32    // recycled connection records
 	serials   int32      // connections opened so far
 	lostPool  [][]packet // drained lost-queue buffers, reused
+	pingLane  sim.Lane      // wake timers one ping period ahead (a constant delay)
+	pingDelay time.Duration // rt/2 of the negotiated timeout
 	anchored  int        // fault episodes waiting for a session's next touch
 	stats     Stats
 	lastTime  clock.Time
@@ -246,6 +248,9 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	}
 	w := &World{cfg: cfg, tracer: opts.Tracer, check: opts.Check}
 	w.eng = sim.NewEngine(w)
+	w.pingLane = w.eng.NewLane()
+	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
+	w.pingDelay = time.Duration(t.Milliseconds()*2/3/2) * time.Millisecond
 	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
 	w.conns = make([]connRec, 1, cfg.Clients+16)
 	w.sessions = make([]sessionRec, 1, cfg.Clients+16)
@@ -530,7 +535,12 @@ func (w *World) clientEffects(ci int32, effs []Effect) {
 			w.eng.Stop(cl.wake)
 			cl.wakeAt = e.At
 			if e.At != clock.Never {
-				cl.wake = w.eng.Schedule(sim.Event{At: e.At, Kind: evClientWake, A: ci})
+				ev := sim.Event{At: e.At, Kind: evClientWake, A: ci}
+				if e.At.Sub(now) == w.pingDelay { // the idle loop's next ping: no heap needed
+					cl.wake = w.eng.ScheduleOn(w.pingLane, ev)
+				} else {
+					cl.wake = w.eng.Schedule(ev)
+				}
 			}
 		case EffState:
 			w.onState(ci, e.State)

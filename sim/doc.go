@@ -8,9 +8,11 @@
 //   - Scheduling at a time before Now panics: it is a broken invariant of the
 //     caller, never an input error.
 //   - Post queues an event that cannot be cancelled; Schedule returns a Timer.
-//     PostOrdered is Post for events whose times never decrease in posting
-//     order (constant-delay deliveries): they wait in a FIFO lane instead of
-//     the heap, and still run in (time, seq) order with everything else.
+//     Lanes (NewLane, PostOn, ScheduleOn; PostOrdered for the default lane)
+//     hold events whose times never decrease in the order they are put
+//     there — any constant delay from Now — in FIFOs instead of the heap;
+//     they still run in (time, seq) order with everything else. Posted lane
+//     events carry their payload inline.
 //     Stop is O(1): it bumps the timer's generation, and the stale entry is
 //     dropped unseen when it reaches the front of the queue. A Timer whose event
 //     already ran or was stopped is recognised and ignored.

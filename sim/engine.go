@@ -68,15 +68,31 @@ type Engine struct {
 	// rootFree: the root entry was consumed by Step but not yet removed; the
 	// next push takes its place (one sift-down instead of a pop and a push).
 	rootFree bool
-	// lane is a FIFO of entries posted with PostOrdered, whose times never
-	// decrease: they need no heap. lane[laneHead:] is pending.
-	lane     []entry
-	laneHead int
+	// lanes are FIFOs of events whose times never decrease in scheduling
+	// order (constant delays): they need no heap. Lane 0 is PostOrdered's.
+	lanes []laneQ
+}
+
+// Lane names a FIFO lane of an Engine (see NewLane).
+type Lane int32
+
+type laneQ struct {
+	ents []laneEnt // ents[head:] are pending, in time order
+	head int
+}
+
+// laneEnt is a lane entry: a Post carries its event inline (no slot); a
+// Schedule refers to a slot, so that it can be stopped.
+type laneEnt struct {
+	at      clock.Time
+	key     uint64 // seq<<slotBits | slot
+	ev      Event  // inline payload when !slotted
+	slotted bool
 }
 
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
-	return &Engine{handler: h, heap: make([]entry, 0, 64)}
+	return &Engine{handler: h, heap: make([]entry, 0, 64), lanes: make([]laneQ, 1, 4)}
 }
 
 // SetHandler replaces the handler.
@@ -91,7 +107,10 @@ func (e *Engine) Fired() uint64 { return e.fired }
 // Pending is the number of queued entries, cancelled ones not yet dropped
 // included.
 func (e *Engine) Pending() int {
-	n := len(e.heap) + len(e.lane) - e.laneHead
+	n := len(e.heap)
+	for i := range e.lanes {
+		n += len(e.lanes[i].ents) - e.lanes[i].head
+	}
 	if e.rootFree {
 		n--
 	}
@@ -102,22 +121,71 @@ func (e *Engine) Pending() int {
 // before Now.
 func (e *Engine) Post(ev Event) { e.push(ev) }
 
-// PostOrdered queues ev like Post, for callers that guarantee ev.At is not
-// before the At of any earlier PostOrdered event (for example deliveries
-// with a constant delay). Such events bypass the heap; the run order is the
-// same (time, seq) order as Post's. It panics if the guarantee is broken.
-func (e *Engine) PostOrdered(ev Event) {
-	if n := len(e.lane); n > e.laneHead && ev.At < e.lane[n-1].at {
-		panic(fmt.Sprintf("sim: PostOrdered at %v, before the previous one at %v", ev.At, e.lane[n-1].at))
+// NewLane adds a FIFO lane. Events put on one lane must never go back in
+// time in the order they are put there, which holds for any constant delay
+// from Now. Lane events run in the same (time, seq) order as heap events;
+// they only skip the heap.
+func (e *Engine) NewLane() Lane {
+	e.lanes = append(e.lanes, laneQ{})
+	return Lane(len(e.lanes) - 1)
+}
+
+// PostOrdered is PostOn(0, ev): the default lane.
+func (e *Engine) PostOrdered(ev Event) { e.PostOn(0, ev) }
+
+// PostOn queues ev on lane l; it cannot be cancelled. It panics if ev.At is
+// before Now or before the lane's last event.
+func (e *Engine) PostOn(l Lane, ev Event) {
+	if ev.At < e.now {
+		panic(fmt.Sprintf("sim: scheduling at %v, before now %v", ev.At, e.now))
 	}
+	q := e.laneFor(l, ev.At)
+	e.seq++
+	if e.seq > maxSeq {
+		panic("sim: event sequence exhausted")
+	}
+	q.ents = append(q.ents, laneEnt{at: ev.At, key: e.seq << slotBits, ev: ev})
+}
+
+// ScheduleOn queues ev on lane l and returns a Timer that can stop it.
+func (e *Engine) ScheduleOn(l Lane, ev Event) Timer {
+	q := e.laneFor(l, ev.At)
 	slot := e.store(ev)
-	if e.laneHead > 0 && e.laneHead == len(e.lane) {
-		e.lane, e.laneHead = e.lane[:0], 0
-	} else if e.laneHead > 1024 && e.laneHead*2 > len(e.lane) {
-		n := copy(e.lane, e.lane[e.laneHead:])
-		e.lane, e.laneHead = e.lane[:n], 0
+	q.ents = append(q.ents, laneEnt{at: ev.At, key: e.nextKey(slot), slotted: true})
+	return Timer{slot: slot, gen: e.slots[slot].gen}
+}
+
+// laneFor checks the lane's order and compacts it.
+func (e *Engine) laneFor(l Lane, at clock.Time) *laneQ {
+	q := &e.lanes[l]
+	if n := len(q.ents); n > q.head && at < q.ents[n-1].at {
+		panic(fmt.Sprintf("sim: lane %d: event at %v, before the previous one at %v", l, at, q.ents[n-1].at))
 	}
-	e.lane = append(e.lane, entry{at: ev.At, key: e.nextKey(slot)})
+	if q.head > 0 && q.head == len(q.ents) {
+		q.ents, q.head = q.ents[:0], 0
+	} else if q.head > 1024 && q.head*2 > len(q.ents) {
+		n := copy(q.ents, q.ents[q.head:])
+		q.ents, q.head = q.ents[:n], 0
+	}
+	return q
+}
+
+// laneTop drops stopped entries from the front of lane q and reports
+// whether a live one remains.
+func (e *Engine) laneTop(q *laneQ) bool {
+	for q.head < len(q.ents) {
+		x := &q.ents[q.head]
+		if !x.slotted {
+			return true
+		}
+		slot := int32(x.key & slotMask)
+		if e.slots[slot].live {
+			return true
+		}
+		e.free = append(e.free, slot)
+		q.head++
+	}
+	return false
 }
 
 // Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
@@ -193,32 +261,49 @@ func (e *Engine) Peek() clock.Time {
 	if e.heapTop() {
 		t = e.heap[0].at
 	}
-	if e.laneHead < len(e.lane) && e.lane[e.laneHead].at < t {
-		t = e.lane[e.laneHead].at
+	for i := range e.lanes {
+		if q := &e.lanes[i]; e.laneTop(q) && q.ents[q.head].at < t {
+			t = q.ents[q.head].at
+		}
 	}
 	return t
 }
 
 // Step runs the next live event, if any, and reports whether one ran.
 func (e *Engine) Step() bool {
-	inHeap := e.heapTop()
-	inLane := e.laneHead < len(e.lane)
+	best := -1 // lane index, or -1 for the heap
 	var top entry
-	switch {
-	case inLane && (!inHeap || before(e.lane[e.laneHead], e.heap[0]) == 1):
-		top = e.lane[e.laneHead]
-		e.laneHead++
-	case inHeap:
+	inHeap := e.heapTop()
+	if inHeap {
 		top = e.heap[0]
+	}
+	for i := range e.lanes {
+		q := &e.lanes[i]
+		if !e.laneTop(q) {
+			continue
+		}
+		x := &q.ents[q.head]
+		c := entry{at: x.at, key: x.key}
+		if (best < 0 && !inHeap) || before(c, top) == 1 {
+			best, top = i, c
+		}
+	}
+	switch {
+	case best >= 0:
+		q := &e.lanes[best]
+		x := &q.ents[q.head]
+		q.head++
+		if x.slotted {
+			e.take(int32(x.key & slotMask))
+		} else {
+			e.cur = x.ev
+		}
+	case inHeap:
 		e.rootFree = true // removed lazily: a push from the handler replaces it
+		e.take(int32(top.key & slotMask))
 	default:
 		return false
 	}
-	slot := int32(top.key & slotMask)
-	ev := &e.slots[slot]
-	e.cur = *ev
-	ev.live = false
-	e.free = append(e.free, slot)
 	e.now = top.at
 	e.fired++
 	if e.cur.Kind == kindFn {
@@ -231,6 +316,14 @@ func (e *Engine) Step() bool {
 		e.handler.Handle(&e.cur)
 	}
 	return true
+}
+
+// take moves a slot's event into cur and frees the slot.
+func (e *Engine) take(slot int32) {
+	ev := &e.slots[slot]
+	e.cur = *ev
+	ev.live = false
+	e.free = append(e.free, slot)
 }
 
 // RunUntil runs every event scheduled at or before t (inclusive), including

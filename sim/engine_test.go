@@ -143,7 +143,8 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 		seq := 0
 		var want []int32
 		id := int32(0)
-		var lastOrdered clock.Time
+		var lastOrdered, lastTimer clock.Time
+		timerLane := e.NewLane()
 		for step := 0; step < 2000; step++ {
 			switch op := rng.IntN(10); {
 			case op < 5:
@@ -177,13 +178,21 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 				e.Post(Event{At: at, A: -2})
 				seq++
 				naive = append(naive, item{at, seq, -2})
-			case op < 9:
-				// constant-delay posts through the FIFO lane
+			case op < 9 && rng.IntN(2) == 0:
+				// constant-delay posts through the default FIFO lane
 				at := max(lastOrdered, e.Now()+clock.Time(rng.IntN(3)+20))
 				lastOrdered = at
 				e.PostOrdered(Event{At: at, A: -3})
 				seq++
 				naive = append(naive, item{at, seq, -3})
+			case op < 9:
+				// cancellable timers on a second lane
+				at := max(lastTimer, e.Now()+30)
+				lastTimer = at
+				timers[id] = e.ScheduleOn(timerLane, Event{At: at, A: id})
+				seq++
+				naive = append(naive, item{at, seq, id})
+				id++
 			default:
 				slices.SortFunc(naive, func(a, b item) int {
 					if a.at != b.at {
