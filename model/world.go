@@ -34,12 +34,12 @@ type World struct {
 	waiters  []int32 // ideal transport: connections with data or a SYN held until an outage ends
 
 	expired   []int64
-	freeConns []int32    // recycled connection records
-	serials   int32      // connections opened so far
-	lostPool  [][]packet // drained lost-queue buffers, reused
+	freeConns []int32       // recycled connection records
+	serials   int32         // connections opened so far
+	lostPool  [][]packet    // drained lost-queue buffers, reused
 	pingLane  sim.Lane      // wake timers one ping period ahead (a constant delay)
 	pingDelay time.Duration // rt/2 of the negotiated timeout
-	anchored  int        // fault episodes waiting for a session's next touch
+	anchored  int           // fault episodes waiting for a session's next touch
 	stats     Stats
 	lastTime  clock.Time
 	violation error
@@ -324,8 +324,7 @@ func Run(cfg Config, opts Options) (Stats, error) {
 // horizon); Run finishes it. Benchmarks use it to measure a steady state.
 func (w *World) RunFor(d time.Duration) error {
 	end := min(w.eng.Now().Add(d), clock.Zero.Add(w.cfg.Horizon))
-	for w.eng.Peek() <= end {
-		w.eng.Step()
+	for w.eng.StepUntil(end) {
 		if w.check {
 			w.checkAfterEvent()
 		}
@@ -339,8 +338,7 @@ func (w *World) RunFor(d time.Duration) error {
 // Run executes the world to its horizon.
 func (w *World) Run() (Stats, error) {
 	end := clock.Zero.Add(w.cfg.Horizon)
-	for w.eng.Peek() <= end {
-		w.eng.Step()
+	for w.eng.StepUntil(end) {
 		if w.check {
 			w.checkAfterEvent()
 		}

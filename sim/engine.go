@@ -270,7 +270,11 @@ func (e *Engine) Peek() clock.Time {
 }
 
 // Step runs the next live event, if any, and reports whether one ran.
-func (e *Engine) Step() bool {
+func (e *Engine) Step() bool { return e.StepUntil(clock.Never) }
+
+// StepUntil runs the next live event if it is at or before end, and reports
+// whether one ran (RunUntil's loop with one scan of the queues per event).
+func (e *Engine) StepUntil(end clock.Time) bool {
 	best := -1 // lane index, or -1 for the heap
 	var top entry
 	inHeap := e.heapTop()
@@ -287,6 +291,9 @@ func (e *Engine) Step() bool {
 		if (best < 0 && !inHeap) || before(c, top) == 1 {
 			best, top = i, c
 		}
+	}
+	if (best >= 0 || inHeap) && top.at > end {
+		return false
 	}
 	switch {
 	case best >= 0:
@@ -331,8 +338,7 @@ func (e *Engine) take(slot int32) {
 // if t is later. It returns the number of events run.
 func (e *Engine) RunUntil(t clock.Time) uint64 {
 	start := e.fired
-	for e.Peek() <= t {
-		e.Step()
+	for e.StepUntil(t) {
 	}
 	if t > e.now {
 		e.now = t
