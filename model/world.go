@@ -38,6 +38,7 @@ type World struct {
 	serials   int32         // connections opened so far
 	lostPool  [][]packet    // drained lost-queue buffers, reused
 	pingLane  sim.Lane      // wake timers one ping period ahead (a constant delay)
+	stale     uint64        // loop-timer firings that had been re-armed (not counted as events)
 	pingDelay time.Duration // rt/2 of the negotiated timeout
 	anchored  int           // fault episodes waiting for a session's next touch
 	stats     Stats
@@ -91,14 +92,15 @@ type SharedEpisode struct {
 var ErrInvariant = errors.New("model: invariant violated")
 
 type clientSlot struct {
-	c        Client // the client's loop
-	id       int32
-	probe    bool
-	wake     sim.Timer
-	wakeAt   clock.Time
-	request  sim.Timer
-	requests *Sampler
-	conn     int32 // global id of the client's current socket
+	c         Client // the client's loop
+	id        int32
+	probe     bool
+	wakeGen   uint32     // generation of the armed loop timer; older firings are stale
+	wakeArmed bool       // a loop timer is pending
+	wakeAt    clock.Time // when the armed loop timer fires
+	request   sim.Timer
+	requests  *Sampler
+	conn      int32 // global id of the client's current socket
 
 	paused  int32
 	wakeDue bool
@@ -377,7 +379,7 @@ func (w *World) finish(end clock.Time) {
 			w.stats.ClientsExpired++
 		}
 	}
-	w.stats.Events = w.eng.Fired()
+	w.stats.Events = w.eng.Fired() - w.stale
 }
 
 // ---------------------------------------------------------------- tracing
@@ -408,8 +410,14 @@ func (w *World) Handle(e *sim.Event) {
 		w.clientEffects(e.A, cl.c.Start(now))
 		w.scheduleRequest(e.A)
 	case evClientWake:
-		if w.clients[e.A].paused > 0 {
-			w.clients[e.A].wakeDue = true
+		cl := &w.clients[e.A]
+		if uint32(e.X) != cl.wakeGen || !cl.wakeArmed {
+			w.stale++ // re-armed or cleared since: not an event of the model
+			return
+		}
+		cl.wakeArmed = false
+		if cl.paused > 0 {
+			cl.wakeDue = true
 			return
 		}
 		w.clientEffects(e.A, w.clients[e.A].c.OnWake(now))
@@ -526,18 +534,21 @@ func (w *World) clientEffects(ci int32, effs []Effect) {
 		case EffClose:
 			w.closeClientConn(ci)
 		case EffWake:
+			// The loop has one timer. Re-arming it bumps its generation, so
+			// an earlier firing still queued is recognised as stale and
+			// ignored: cancellation in O(1) without touching the queue.
 			cl.wakeDue = false
-			if e.At == cl.wakeAt && w.eng.Active(cl.wake) {
+			if e.At == cl.wakeAt && cl.wakeArmed {
 				continue // the loop re-armed the same select timeout
 			}
-			w.eng.Stop(cl.wake)
-			cl.wakeAt = e.At
-			if e.At != clock.Never {
-				ev := sim.Event{At: e.At, Kind: evClientWake, A: ci}
+			cl.wakeGen++
+			cl.wakeAt, cl.wakeArmed = e.At, e.At != clock.Never
+			if cl.wakeArmed {
+				ev := sim.Event{At: e.At, Kind: evClientWake, A: ci, X: uint64(cl.wakeGen)}
 				if e.At.Sub(now) == w.pingDelay { // the idle loop's next ping: no heap needed
-					cl.wake = w.eng.ScheduleOn(w.pingLane, ev)
+					w.eng.PostOn(w.pingLane, ev)
 				} else {
-					cl.wake = w.eng.Schedule(ev)
+					w.eng.Post(ev)
 				}
 			}
 		case EffState:
