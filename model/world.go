@@ -39,6 +39,8 @@ type World struct {
 	lostPool  [][]packet    // drained lost-queue buffers, reused
 	pingLane  sim.Lane      // wake timers one ping period ahead (a constant delay)
 	stale     uint64        // loop-timer firings that had been re-armed (not counted as events)
+	written   uint64        // packets written by either end (each delivered at most once)
+	delivered uint64        // packets delivered to an open receiver or a closed one
 	pingDelay time.Duration // rt/2 of the negotiated timeout
 	anchored  int           // fault episodes waiting for a session's next touch
 	stats     Stats
@@ -350,7 +352,7 @@ func (w *World) Run() (Stats, error) {
 	}
 	w.eng.RunUntil(end)
 	w.finish(end)
-	return w.stats, nil
+	return w.stats, w.violation
 }
 
 // Engine exposes the engine (tests drive worlds step by step).
@@ -380,6 +382,9 @@ func (w *World) finish(end clock.Time) {
 		}
 	}
 	w.stats.Events = w.eng.Fired() - w.stale
+	if w.check {
+		w.checkCounters()
+	}
 }
 
 // ---------------------------------------------------------------- tracing
@@ -770,6 +775,7 @@ func (w *World) send(id int32, d dir, m Message) {
 		}
 	}
 	st := &cn.st[d]
+	w.written++
 	if len(st.lost) > 0 || st.waiting {
 		w.hold(st, packet{w: x, sent: w.eng.Now()})
 		return
@@ -834,6 +840,15 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 	if st.retries > 0 && w.tracer != nil {
 		if w.tracer != nil {
 			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
+		}
+	}
+	if w.check {
+		if w.net.down(cn.client, cn.server, d) {
+			w.fail("%s delivered on connection %d while its path is cut", MsgKind(x&^wireRejected), cn.serial)
+		}
+		w.delivered++
+		if w.delivered > w.written {
+			w.fail("more packets delivered (%d) than written (%d)", w.delivered, w.written)
 		}
 	}
 	if st.retries != 0 || st.rto != 0 {
@@ -1388,5 +1403,34 @@ func (w *World) onApplyTouches(s int32, incarnation uint32) {
 	now := w.eng.Now()
 	for _, t := range batch {
 		w.trackerTouch(now, t.session, t.timeout, false)
+	}
+}
+
+// checkCounters verifies that the run's counters add up (Options.Check).
+func (w *World) checkCounters() {
+	st := &w.stats
+	if st.ExpiredExposures > st.Exposures {
+		w.fail("%d expired exposures out of %d exposures", st.ExpiredExposures, st.Exposures)
+	}
+	shared := 0
+	for _, e := range st.SharedEpisodes {
+		if e.Expired > e.Hit {
+			w.fail("a shared episode hit %d clients and expired %d", e.Hit, e.Expired)
+		}
+		shared += e.Expired
+	}
+	if shared > st.ExpiredExposures {
+		w.fail("%d expiries in shared episodes, %d expired exposures in all", shared, st.ExpiredExposures)
+	}
+	if st.ClientsExpired > st.Clients || st.ClientsExpired > st.Expiries {
+		w.fail("%d clients expired, %d clients, %d expiries", st.ClientsExpired, st.Clients, st.Expiries)
+	}
+	// Without client-side expiry (3.9), a client learns Expired only from a
+	// tracker that expired its session.
+	if w.cfg.Client.Version != V39 && st.ClientExpired > st.Expiries {
+		w.fail("%d Expired events but only %d tracker expiries", st.ClientExpired, st.Expiries)
+	}
+	if st.DisconnectedTime > st.ObservedTime {
+		w.fail("disconnected %v out of %v observed", st.DisconnectedTime, st.ObservedTime)
 	}
 }
