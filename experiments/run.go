@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"hbsim/model"
@@ -24,7 +25,9 @@ const MaxRuns = 1_000_000_000
 type RunOptions struct {
 	Workers int // parallel replications; <= 0 means GOMAXPROCS
 	// Check verifies the model's invariants after every event (see
-	// model.Options); a violation fails the run like a panic does.
+	// model.Options); a violation fails the run like a panic does. It is
+	// always on in test binaries (testing.Testing), so that every test that
+	// runs an experiment checks the invariants.
 	Check bool
 	// Progress, when set, is called after each replication is aggregated,
 	// from one goroutine, with the number done (resumed ones included) and
@@ -234,6 +237,7 @@ type outcome struct {
 // It returns how many jobs were folded.
 func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOptions, fold func(job int, r *repSummary)) (done int, err error) {
 	sh = sh.normal()
+	opts.Check = opts.Check || testing.Testing()
 	reps := s.Replications
 	total := len(points) * reps
 	count := sh.jobs(total) // this run's share
