@@ -237,7 +237,6 @@ type outcome struct {
 // It returns how many jobs were folded.
 func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOptions, fold func(job int, r *repSummary)) (done int, err error) {
 	sh = sh.normal()
-	opts.Check = opts.Check || testing.Testing()
 	reps := s.Replications
 	total := len(points) * reps
 	count := sh.jobs(total) // this run's share
@@ -408,7 +407,8 @@ func resume(path string, h recordsHeader, sh Shard, total int, fold func(job int
 }
 
 // runReplication runs one replication with model.Run, recovering a panic
-// into a *ReplicationError.
+// into a *ReplicationError. In a test binary the invariant checker is
+// always on.
 func runReplication(job int, cfg model.Config, point, rep int, check bool) repResult {
 	return replicate(nil, job, cfg, point, rep, check)
 }
@@ -418,6 +418,7 @@ func replicate(run func(model.Config, model.Options) (model.Stats, error), job i
 	if run == nil {
 		run = model.Run
 	}
+	check = check || testing.Testing()
 	r.job = job
 	defer func() {
 		if p := recover(); p != nil {
