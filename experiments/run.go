@@ -249,19 +249,21 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 
 	var w *recordWriter
 	if opts.Checkpoint != "" {
-		h, err := newHeader(s, points, sh)
-		if err != nil {
-			return 0, err
+		h, herr := newHeader(s, points, sh)
+		if herr != nil {
+			return 0, herr
 		}
+		var cerr error
 		if _, statErr := os.Stat(opts.Checkpoint); opts.Resume && statErr == nil {
-			next, done, w, err = resume(opts.Checkpoint, h, sh, total, fold)
+			next, done, w, cerr = resume(opts.Checkpoint, h, sh, total, fold)
 		} else {
-			w, err = createRecords(opts.Checkpoint, h)
+			w, cerr = createRecords(opts.Checkpoint, h)
 		}
-		if err != nil {
-			return done, err
+		if cerr != nil {
+			return done, cerr
 		}
 		defer func() {
+			// The final flush and sync: the checkpoint is only as good as this.
 			if e := w.close(); e != nil {
 				err = errors.Join(err, e)
 			}
