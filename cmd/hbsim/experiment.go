@@ -221,22 +221,22 @@ func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes
 		return "warning: " + strings.TrimPrefix(err.Error(), "experiments: "), nil
 	}
 	if c.Time > budget && !yes {
-		return "", usagef("run: %s: estimated %s on this machine (%s), over the budget of %v: pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
-			s.File, roundWall(c.Time), c, budget)
+		return "", usagef("run: %s: over the budget of %s: %s on this machine; pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
+			s.File, shortDur(budget), c)
 	}
 	return "estimate: " + c.String(), nil
 }
 
-func roundWall(d time.Duration) time.Duration {
-	switch {
-	case d >= time.Hour:
-		return d.Round(time.Minute)
-	case d >= 10*time.Second:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
+// shortDur formats a duration without zero trailing units: "1h", "90m", "2h30m".
+func shortDur(d time.Duration) string {
+	t := d.String()
+	if strings.HasSuffix(t, "m0s") {
+		t = strings.TrimSuffix(t, "0s")
 	}
-	return d.Round(time.Millisecond)
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
 }
 
 // runFailed explains a run that stopped early: what failed and how to

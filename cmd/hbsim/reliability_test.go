@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -208,7 +209,7 @@ func TestRunBadInputOneLine(t *testing.T) {
 		{"no such file", "", []string{"--out", "{out}"}, "{dir}/nope.toml: cannot read: no such file or directory"},
 		{"output under a file", head, []string{"--out", "{dir}/pauses.csv/out"}, "output directory {dir}/pauses.csv/out: mkdir {dir}/pauses.csv: not a directory"},
 		{"budget without unit", head, []string{"--out", "{out}", "--budget", "10"}, `run: invalid value "10" for flag -budget: want a duration with a unit, such as "90m" or "2h"`},
-		{"over budget", head, []string{"--out", "{out}", "--budget", "1ns"}, "run: {file}: estimated "},
+		{"over budget", head, []string{"--out", "{out}", "--budget", "1ns"}, "run: {file}: over the budget of 1ns: 2 replications, ~"},
 		{"bad shard", head, []string{"--out", "{out}", "--shard", "3/3"}, `run: --shard: shard "3/3": want 0 <= I < N`},
 	}
 	for _, tc := range tests {
@@ -280,4 +281,12 @@ func TestRunFailedReport(t *testing.T) {
 	assert.Contains(t, err.Error(), "replay it with: hbsim trace exp.toml --point 2 --replication 17, after setting experiment.seed = 42 in the file")
 
 	assert.False(t, isInputError(err), "a failed run exits 1, not 2")
+}
+
+func TestShortDur(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 90 * time.Minute: "1h30m", 90 * time.Second: "1m30s",
+		30 * time.Second: "30s", time.Nanosecond: "1ns", 2*time.Hour + time.Second: "2h0m1s", 0: "0s"} {
+		assert.Equal(t, want, shortDur(d), "%v", d)
+	}
 }
