@@ -175,9 +175,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !*quiet || strings.HasPrefix(estimate, "warning") {
 		fmt.Fprintf(stderr, "hbsim: %s\n", estimate)
 	}
-	for _, w := range s.Warnings() {
-		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
-	}
+	printWarnings(stderr, "hbsim: warning: ", s.Warnings())
 	if *resume && !hasCkpt {
 		fmt.Fprintf(stderr, "hbsim: no checkpoint at %s: starting from the beginning\n", ckpt)
 	}
@@ -217,6 +215,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // warning that there is none.
 func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) (string, error) {
 	c, err := experiments.EstimateCost(s, runs, workers)
+	var se *experiments.SpecError
+	if errors.As(err, &se) {
+		return "", err // e.g. more than experiments.MaxRuns replications
+	}
 	if err != nil {
 		return "warning: " + strings.TrimPrefix(err.Error(), "experiments: "), nil
 	}
@@ -225,6 +227,21 @@ func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes
 			s.File, shortDur(budget), c)
 	}
 	return "estimate: " + c.String(), nil
+}
+
+// maxWarnings is how many warnings are printed; results.json has them all.
+const maxWarnings = 10
+
+// printWarnings prints the first maxWarnings warnings, each after prefix,
+// and how many more there are.
+func printWarnings(w io.Writer, prefix string, warnings []string) {
+	for i, x := range warnings {
+		if i == maxWarnings {
+			fmt.Fprintf(w, "%s... and %d more (results.json lists them all)\n", prefix, len(warnings)-i)
+			return
+		}
+		fmt.Fprintf(w, "%s%s\n", prefix, x)
+	}
 }
 
 // shortDur formats a duration without zero trailing units: "1h", "90m", "2h30m".
@@ -330,9 +347,7 @@ func writeResults(stdout io.Writer, res *experiments.Result, charts []string, di
 	}
 	fmt.Fprint(stdout, res.Table())
 	fmt.Fprint(stdout, res.MassExpiryTable()) // "" without shared fault episodes
-	for _, w := range res.Warnings {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
-	}
+	printWarnings(stdout, "warning: ", res.Warnings)
 	for _, f := range files {
 		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, f.Name))
 	}
@@ -370,9 +385,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	if err := checkWritable(dir); err != nil {
 		return err
 	}
-	for _, w := range s.Warnings() {
-		fmt.Fprintf(stderr, "hbsim: warning: %s\n", w)
-	}
+	printWarnings(stderr, "hbsim: warning: ", s.Warnings())
 	return writeResults(stdout, res, s.Output.Charts, dir)
 }
 

@@ -211,6 +211,8 @@ func TestRunBadInputOneLine(t *testing.T) {
 		{"budget without unit", head, []string{"--out", "{out}", "--budget", "10"}, `run: invalid value "10" for flag -budget: want a duration with a unit, such as "90m" or "2h"`},
 		{"over budget", head, []string{"--out", "{out}", "--budget", "1ns"}, "run: {file}: over the budget of 1ns: 2 replications, ~"},
 		{"bad shard", head, []string{"--out", "{out}", "--shard", "3/3"}, `run: --shard: shard "3/3": want 0 <= I < N`},
+		{"absurd size", "[experiment]\nreplications = 600000000\nhorizon = \"1m\"\n[client]\nsession_timeout = [\"10s\", \"20s\"]\n", nil,
+			"{file}:2: experiment.replications: 2 point(s) x 600000000 replication(s) = 1200000000 runs, more than 1000000000; shrink the sweep or the replications"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,6 +283,23 @@ func TestRunFailedReport(t *testing.T) {
 	assert.Contains(t, err.Error(), "replay it with: hbsim trace exp.toml --point 2 --replication 17, after setting experiment.seed = 42 in the file")
 
 	assert.False(t, isInputError(err), "a failed run exits 1, not 2")
+}
+
+// A sweep with many clamped timeouts prints ten warnings and a count.
+func TestRunWarningsAreCapped(t *testing.T) {
+	var vals []string
+	for i := range 30 {
+		vals = append(vals, fmt.Sprintf(`"%ds"`, 41+i))
+	}
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "clamped.toml")
+	require.NoError(t, os.WriteFile(file, []byte("[experiment]\nreplications = 1\nhorizon = \"1m\"\n[client]\nsession_timeout = ["+strings.Join(vals, ", ")+"]\n"), 0o644))
+	stdout, errOut, code := runCLI(t, "run", file, "--out", filepath.Join(tmp, "out"), "--quiet")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, 11, strings.Count(errOut, "hbsim: warning: "), errOut)
+	assert.Contains(t, errOut, "hbsim: warning: ... and 20 more (results.json lists them all)\n")
+	assert.Equal(t, 11, strings.Count(stdout, "\nwarning: "), stdout)
+	assert.Equal(t, 30, strings.Count(readFile(t, filepath.Join(tmp, "out", "results.json")), "ZooKeeper clamps it to 40s"))
 }
 
 func TestShortDur(t *testing.T) {
