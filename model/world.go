@@ -613,8 +613,13 @@ func (w *World) onState(ci int32, s State) {
 		}
 		cl.connectedSince = now
 		if w.check {
-			if id := cl.c.SessionID(); int(id) >= len(w.sessions) || !w.sessions[id].alive {
-				w.fail("client %d reported SyncConnected for session %s, which the tracker has expired", ci, hexID(id))
+			// The server must have accepted this session on this connection:
+			// a live session, touched when the ConnectResponse was written.
+			// (A client paused before reading that response may read it after
+			// the session expired; real clients then report SyncConnected, and
+			// EOF right after.)
+			if id := cl.c.SessionID(); cl.conn == 0 || w.conns[cl.conn].session != id {
+				w.fail("client %d reported SyncConnected for session %s, which the server did not accept on its connection", ci, hexID(id))
 			}
 		}
 	case Disconnected, Expired:
