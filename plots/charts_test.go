@@ -143,8 +143,18 @@ func decode(t *testing.T, name string, b []byte) {
 	require.NoError(t, err, name)
 	assert.Equal(t, image.Rect(0, 0, 768, 480), img.Bounds(), "%s: 8x5 in at 96 dpi", name)
 
-	// Count colours and non-white pixels from the raw bytes: img.At per
-	// pixel is slow under -race.
+	colours, frac := ink(t, name, img)
+	assert.Greater(t, colours, 20, "%s: distinct colours", name)
+	assert.Greater(t, frac, 0.02, "%s: share of non-white pixels", name)
+	assert.Less(t, frac, 0.6, "%s: share of non-white pixels", name)
+
+	require.NoError(t, os.WriteFile(filepath.Join(t.ArtifactDir(), name), b, 0o644))
+}
+
+// ink counts an image's distinct colours and its share of non-white
+// pixels, from the raw bytes (img.At per pixel is slow under -race).
+func ink(t *testing.T, name string, img image.Image) (colours int, nonWhite float64) {
+	t.Helper()
 	var pix []uint8
 	switch m := img.(type) {
 	case *image.RGBA:
@@ -154,22 +164,17 @@ func decode(t *testing.T, name string, b []byte) {
 	default:
 		require.Failf(t, "unexpected image type", "%s: %T", name, img)
 	}
-	colours := map[[4]uint8]bool{}
-	nonWhite := 0
+	seen := map[[4]uint8]bool{}
+	n := 0
 	for i := 0; i+3 < len(pix); i += 4 {
 		c := [4]uint8{pix[i], pix[i+1], pix[i+2], pix[i+3]}
-		colours[c] = true
+		seen[c] = true
 		if c != [4]uint8{255, 255, 255, 255} {
-			nonWhite++
+			n++
 		}
 	}
-	bounds := img.Bounds()
-	frac := float64(nonWhite) / float64(bounds.Dx()*bounds.Dy())
-	assert.Greater(t, len(colours), 20, "%s: distinct colours", name)
-	assert.Greater(t, frac, 0.02, "%s: share of non-white pixels", name)
-	assert.Less(t, frac, 0.6, "%s: share of non-white pixels", name)
-
-	require.NoError(t, os.WriteFile(filepath.Join(t.ArtifactDir(), name), b, 0o644))
+	b := img.Bounds()
+	return len(seen), float64(n) / float64(b.Dx()*b.Dy())
 }
 
 // render renders p, checks the image as decode does, and returns the PNG.

@@ -124,26 +124,8 @@ func decodeTimeline(t *testing.T, name string, b []byte) image.Image {
 	bounds := img.Bounds()
 	assert.Equal(t, 1152, bounds.Dx(), "%s: 12 in at 96 dpi", name)
 	assert.GreaterOrEqual(t, bounds.Dy(), 720, "%s: at least 7.5 in", name)
-	var pix []uint8
-	switch m := img.(type) {
-	case *image.RGBA:
-		pix = m.Pix
-	case *image.NRGBA:
-		pix = m.Pix
-	default:
-		require.Failf(t, "unexpected image type", "%s: %T", name, img)
-	}
-	colours := map[[4]uint8]bool{}
-	nonWhite := 0
-	for i := 0; i+3 < len(pix); i += 4 {
-		c := [4]uint8{pix[i], pix[i+1], pix[i+2], pix[i+3]}
-		colours[c] = true
-		if c != [4]uint8{255, 255, 255, 255} {
-			nonWhite++
-		}
-	}
-	frac := float64(nonWhite) / float64(bounds.Dx()*bounds.Dy())
-	assert.Greater(t, len(colours), 50, "%s: distinct colours", name)
+	colours, frac := ink(t, name, img)
+	assert.Greater(t, colours, 50, "%s: distinct colours", name)
 	assert.Greater(t, frac, 0.05, "%s: share of non-white pixels", name)
 	assert.Less(t, frac, 0.7, "%s: share of non-white pixels", name)
 	require.NoError(t, os.WriteFile(filepath.Join(t.ArtifactDir(), name), b, 0o644))
