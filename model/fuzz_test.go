@@ -92,6 +92,21 @@ func knownBug(cfg Config) string {
 			}
 		}
 	}
+	d := cfg.Defaults()
+	for _, f := range cfg.Faults {
+		if f.Kind == ClientPause && f.PhaseSet && f.Duration.Kind == LawFixed && f.Duration.Value > d.Server.Negotiate(d.Client.SessionTimeout).Seconds() {
+			// testdata/fuzz/FuzzModel/318de3d35c033440: T = 10 s; after an
+			// outage the client's session expires and it renews it; the pause
+			// (anchored with phase 0) starts at the touch that creates the new
+			// session, before the client reads the server's reply, and lasts
+			// 12.12 s; the tracker expires the new session during the pause,
+			// and when the pause ends the client reads the stale reply and
+			// reports SyncConnected for the expired session. (Perhaps what a
+			// real client does after a long GC pause; then the invariant needs
+			// an exception for replies read after a pause.)
+			return "known model bug: a pause longer than T starting between session creation and the client reading the reply"
+		}
+	}
 	return ""
 }
 
