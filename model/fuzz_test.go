@@ -76,40 +76,6 @@ func scriptConfig(seed uint64, script []byte) Config {
 	return cfg
 }
 
-// knownBug names an open model bug that cfg may hit, so that the fuzzer
-// looks for new ones. Each entry has its crasher under
-// testdata/fuzz/FuzzModel; delete the entry with the fix, and the crasher
-// becomes a regression test.
-func knownBug(cfg Config) string {
-	if cfg.Client.FixedReconnect > 0 {
-		for _, f := range cfg.Faults {
-			if f.Kind == Outage && f.Target.Direction == ServerToClient {
-				// testdata/fuzz/FuzzModel/c14859a4b3beb5d5: with T = 4 s, tick 2 s,
-				// FixedReconnect 5.4 s and a 12 s server-to-client outage, a client
-				// reports SyncConnected for a session the tracker has expired;
-				// b5f81353791370e0: the same with bucket rounding off.
-				return "known model bug: FixedReconnect resumes a session expired during a one-way outage"
-			}
-		}
-	}
-	d := cfg.Defaults()
-	for _, f := range cfg.Faults {
-		if f.Kind == ClientPause && f.PhaseSet && f.Duration.Kind == LawFixed && f.Duration.Value > d.Server.Negotiate(d.Client.SessionTimeout).Seconds() {
-			// testdata/fuzz/FuzzModel/318de3d35c033440: T = 10 s; after an
-			// outage the client's session expires and it renews it; the pause
-			// (anchored with phase 0) starts at the touch that creates the new
-			// session, before the client reads the server's reply, and lasts
-			// 12.12 s; the tracker expires the new session during the pause,
-			// and when the pause ends the client reads the stale reply and
-			// reports SyncConnected for the expired session. (Perhaps what a
-			// real client does after a long GC pause; then the invariant needs
-			// an exception for replies read after a pause.)
-			return "known model bug: a pause longer than T starting between session creation and the client reading the reply"
-		}
-	}
-	return ""
-}
-
 // FuzzModel runs random scripted fault schedules with the invariant checker
 // on: no schedule may panic, violate an invariant, give counters that
 // contradict each other, or give different Stats when run twice.
@@ -129,9 +95,6 @@ func FuzzModel(f *testing.F) {
 		cfg := scriptConfig(seed, script)
 		if err := cfg.Defaults().Validate(); err != nil {
 			return // not a configuration the model accepts: Validate says why
-		}
-		if bug := knownBug(cfg); bug != "" {
-			t.Skip(bug)
 		}
 		st, err := Run(cfg, Options{Check: true})
 		require.NoError(t, err, "seed=%d script=%x", seed, script)
