@@ -53,8 +53,11 @@ func Wilson(k, n float64, conf float64) (lo, hi float64) {
 	z2 := z * z
 	phat := k / n
 	denom := 1 + z2/n
-	center := (phat + z2/(2*n)) / denom
-	half := z * math.Sqrt(phat*(1-phat)/n+z2/(4*n*n)) / denom
+	// float64(...) around every product rounds it, so no platform fuses a
+	// multiply-add (arm64, GOAMD64=v3) and the bounds are the same bits
+	// everywhere (the Go spec allows fusion otherwise).
+	center := (phat + z2/float64(2*n)) / denom
+	half := z * math.Sqrt(float64(phat*(1-phat))/n+z2/float64(float64(4*n)*n)) / denom
 	lo = math.Max(0, center-half)
 	hi = math.Min(1, center+half)
 	// The exact interval has lo = 0 at k = 0 and hi = 1 at k = n; do not let
@@ -136,7 +139,7 @@ func MeanCI(acc *Welford, conf float64) (est, lo, hi float64) {
 		return est, math.NaN(), math.NaN()
 	}
 	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(1 - (1-conf)/2)
-	half := t * math.Sqrt(acc.Variance()/float64(n))
+	half := float64(t * math.Sqrt(acc.Variance()/float64(n))) // rounded: est±half never fuses
 	return est, est - half, est + half
 }
 
@@ -163,7 +166,7 @@ func (w *Welford) Add(x float64) {
 	w.n++
 	d := x - w.mean
 	w.mean += d / float64(w.n)
-	w.m2 += d * (x - w.mean)
+	w.m2 += float64(d * (x - w.mean)) // a rounded product: no fused multiply-add
 }
 
 // Merge adds every observation recorded in other to w, as if they had been
@@ -180,8 +183,8 @@ func (w *Welford) Merge(other Welford) {
 	n := w.n + other.n
 	d := other.mean - w.mean
 	fa, fb, fn := float64(w.n), float64(other.n), float64(n)
-	w.mean += d * fb / fn
-	w.m2 += other.m2 + d*d*fa*fb/fn
+	w.mean += float64(d*fb) / fn
+	w.m2 += other.m2 + float64(float64(float64(d*d)*fa)*fb)/fn
 	w.n = n
 }
 
