@@ -17,4 +17,12 @@
 //     proportions, exact Poisson for rates, Student t for means, all from
 //     gonum quantiles.
 //   - WriteFiles writes every output atomically (temporary file, then rename).
+//   - A run can keep a checkpoint of completed replications (one small
+//     checksummed record each) and resume from it, and can be split into
+//     shards whose records Merge folds into exactly the unsharded Result. An
+//     interrupted or failed run returns what completed, marked Partial.
+//   - Beside plain runs: RunRare (conditioning + importance sampling for rare
+//     expiries), Recommend (the smallest timeout meeting a target), presets
+//     (named fault profiles for [[fault]] preset = "..."), BuildTimeline (one
+//     run read from its trace, for drawing).
 package experiments

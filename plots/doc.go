@@ -1,8 +1,9 @@
 // Package plots draws charts of an experiments.Result.
 //
-// Contract: an experiments.Result goes in; a *plot.Plot or PNG bytes come
-// out. The package holds no simulation logic, does no file I/O and reads
-// nothing but the Result it is given (never model or sim). The same Result
+// Contract: plain data from package experiments goes in — a Result, a
+// Timeline (one run read from its trace), a recommendation — and a
+// *plot.Plot or PNG bytes come out. The package holds no simulation logic,
+// does no file I/O and never imports model or sim. The same Result
 // always gives the same PNG bytes: series follow the sweep's axis order and
 // values, never map iteration.
 //
@@ -16,6 +17,11 @@
 //     It shows which outages each timeout rides out.
 //   - TradeOff: the false-expiry rate against the dead-client detection time,
 //     one labelled point per timeout with 95 % error bars both ways.
+//   - MassExpiry: P(at least k of N sessions expire in one shared episode)
+//     with the binomial law of independent phases overlaid.
+//   - Timeline: one run — client states, pings, the server's deadline step
+//     line over tick boundaries, faults, numbered decisive events.
+//   - the recommend trade-off chart, with the recommended timeout marked.
 //
 // Charts picks the charts that apply to a Result and renders each to PNG
 // bytes of Width x Height; RenderPNG renders one *plot.Plot the same way.
