@@ -81,14 +81,19 @@ type laneQ struct {
 	head int
 }
 
-// laneEnt is a lane entry: a Post carries its event inline (no slot); a
-// Schedule refers to a slot, so that it can be stopped.
+// laneEnt is a lane entry: a Post carries its event inline (its slot bits
+// are inlineSlot); a Schedule refers to a slot, so that it can be stopped.
+// ev.At is the entry's time either way.
 type laneEnt struct {
-	at      clock.Time
-	key     uint64 // seq<<slotBits | slot
-	ev      Event  // inline payload when !slotted
-	slotted bool
+	key uint64 // seq<<slotBits | slot
+	ev  Event
 }
+
+// inlineSlot in a lane key's slot bits marks an inline event; no real slot
+// reaches it (store panics first).
+const inlineSlot = slotMask
+
+func (x *laneEnt) slotted() bool { return x.key&slotMask != inlineSlot }
 
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
@@ -144,22 +149,22 @@ func (e *Engine) PostOn(l Lane, ev Event) {
 	if e.seq > maxSeq {
 		panic("sim: event sequence exhausted")
 	}
-	q.ents = append(q.ents, laneEnt{at: ev.At, key: e.seq << slotBits, ev: ev})
+	q.ents = append(q.ents, laneEnt{key: e.seq<<slotBits | inlineSlot, ev: ev})
 }
 
 // ScheduleOn queues ev on lane l and returns a Timer that can stop it.
 func (e *Engine) ScheduleOn(l Lane, ev Event) Timer {
 	q := e.laneFor(l, ev.At)
 	slot := e.store(ev)
-	q.ents = append(q.ents, laneEnt{at: ev.At, key: e.nextKey(slot), slotted: true})
+	q.ents = append(q.ents, laneEnt{key: e.nextKey(slot), ev: Event{At: ev.At}})
 	return Timer{slot: slot, gen: e.slots[slot].gen}
 }
 
 // laneFor checks the lane's order and compacts it.
 func (e *Engine) laneFor(l Lane, at clock.Time) *laneQ {
 	q := &e.lanes[l]
-	if n := len(q.ents); n > q.head && at < q.ents[n-1].at {
-		panic(fmt.Sprintf("sim: lane %d: event at %v, before the previous one at %v", l, at, q.ents[n-1].at))
+	if n := len(q.ents); n > q.head && at < q.ents[n-1].ev.At {
+		panic(fmt.Sprintf("sim: lane %d: event at %v, before the previous one at %v", l, at, q.ents[n-1].ev.At))
 	}
 	if q.head > 0 && q.head == len(q.ents) {
 		q.ents, q.head = q.ents[:0], 0
@@ -175,7 +180,7 @@ func (e *Engine) laneFor(l Lane, at clock.Time) *laneQ {
 func (e *Engine) laneTop(q *laneQ) bool {
 	for q.head < len(q.ents) {
 		x := &q.ents[q.head]
-		if !x.slotted {
+		if !x.slotted() {
 			return true
 		}
 		slot := int32(x.key & slotMask)
@@ -262,8 +267,8 @@ func (e *Engine) Peek() clock.Time {
 		t = e.heap[0].at
 	}
 	for i := range e.lanes {
-		if q := &e.lanes[i]; e.laneTop(q) && q.ents[q.head].at < t {
-			t = q.ents[q.head].at
+		if q := &e.lanes[i]; e.laneTop(q) && q.ents[q.head].ev.At < t {
+			t = q.ents[q.head].ev.At
 		}
 	}
 	return t
@@ -287,7 +292,7 @@ func (e *Engine) StepUntil(end clock.Time) bool {
 			continue
 		}
 		x := &q.ents[q.head]
-		c := entry{at: x.at, key: x.key}
+		c := entry{at: x.ev.At, key: x.key}
 		if (best < 0 && !inHeap) || before(c, top) == 1 {
 			best, top = i, c
 		}
@@ -300,7 +305,7 @@ func (e *Engine) StepUntil(end clock.Time) bool {
 		q := &e.lanes[best]
 		x := &q.ents[q.head]
 		q.head++
-		if x.slotted {
+		if x.slotted() {
 			e.take(int32(x.key & slotMask))
 		} else {
 			e.cur = x.ev
@@ -366,7 +371,7 @@ func (e *Engine) store(ev Event) int32 {
 		slot = e.free[n-1]
 		e.free = e.free[:n-1]
 	} else {
-		if len(e.slots) > slotMask {
+		if len(e.slots) >= inlineSlot {
 			panic("sim: more than 16M pending events")
 		}
 		slot = int32(len(e.slots))
