@@ -30,6 +30,7 @@ type Tracker struct {
 	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
 	next     clock.Time       // run time of the next boundary the expirer drains
 	live     int
+	kms      int64 // tick in whole ms
 }
 
 type sessionStatus uint8
@@ -45,6 +46,7 @@ type trackedSession struct {
 	deadline   clock.Time // E, run time
 	lastTouch  clock.Time
 	prev, next int32 // bucket list links (0 = none)
+	slot       int32 // ring index of the bucket it is linked in
 	status     sessionStatus
 }
 
@@ -56,18 +58,29 @@ func NewTracker(now clock.Time, tick, theta, maxTimeout time.Duration, rounding 
 		panic(fmt.Sprintf("model: tracker tick %v, theta %v", tick, theta))
 	}
 	t := &Tracker{tick: tick, theta: theta, rounding: rounding, sessions: make([]trackedSession, 1, 16)}
-	t.ring = make([]int32, int(maxTimeout/tick)+3)
+	size := 1 // a power of two, so that a boundary's ring index is a mask
+	for size < int(maxTimeout/tick)+3 {
+		size *= 2
+	}
+	t.ring = make([]int32, size)
+	t.kms = tick.Milliseconds()
 	t.next = t.roundNext(now)
 	return t
+}
+
+// boundary returns the number n and run time of the first bucket boundary
+// strictly after at (roundToNextInterval on the process clock, in whole ms).
+func (t *Tracker) boundary(at clock.Time) (int64, clock.Time) {
+	local := (int64(at) + int64(t.theta)) / int64(time.Millisecond)
+	n := local/t.kms + 1
+	return n, clock.Time(n*t.kms*int64(time.Millisecond) - int64(t.theta))
 }
 
 // roundNext is roundToNextInterval on the process clock, returned as run
 // time: the first boundary strictly after t. Java computes in whole ms.
 func (t *Tracker) roundNext(at clock.Time) clock.Time {
-	local := (int64(at) + int64(t.theta)) / int64(time.Millisecond)
-	k := t.tick.Milliseconds()
-	b := (local/k + 1) * k
-	return clock.Time(b*int64(time.Millisecond) - int64(t.theta))
+	_, b := t.boundary(at)
+	return b
 }
 
 // NextBoundary is when the expirer next wakes (run time).
@@ -110,32 +123,29 @@ func (t *Tracker) Touch(now clock.Time, id int64, timeout time.Duration) (clock.
 	}
 	s := &t.sessions[id]
 	s.lastTouch = now
-	var d clock.Time
-	if t.rounding {
-		d = t.roundNext(now.Add(timeout))
-	} else {
-		d = now.Add(timeout)
+	if !t.rounding {
+		s.deadline = now.Add(timeout)
+		return s.deadline, true
 	}
+	n, d := t.boundary(now.Add(timeout))
 	if d != s.deadline {
-		if t.rounding {
-			t.unlink(id)
-			s.deadline = d
-			t.link(id)
-		} else {
-			s.deadline = d
-		}
+		t.unlink(id)
+		s.deadline = d
+		s.slot = int32(n & int64(len(t.ring)-1))
+		t.link(id)
 	}
 	return d, true
 }
 
+// slot is the ring index of the bucket whose boundary is at d.
 func (t *Tracker) slot(d clock.Time) int {
 	n := (int64(d) + int64(t.theta)) / int64(t.tick)
-	return int(n % int64(len(t.ring)))
+	return int(n & int64(len(t.ring)-1))
 }
 
 func (t *Tracker) link(id int64) {
 	s := &t.sessions[id]
-	i := t.slot(s.deadline)
+	i := s.slot
 	head := t.ring[i]
 	s.prev, s.next = 0, head
 	if head != 0 {
@@ -151,7 +161,7 @@ func (t *Tracker) unlink(id int64) {
 	}
 	if s.prev != 0 {
 		t.sessions[s.prev].next = s.next
-	} else if i := t.slot(s.deadline); t.ring[i] == int32(id) {
+	} else if i := s.slot; t.ring[i] == int32(id) {
 		t.ring[i] = s.next
 	}
 	if s.next != 0 {
