@@ -206,8 +206,7 @@ func RunRare(ctx context.Context, s *Spec, opts RareOptions) (*Result, map[int]R
 func rarePoint(ctx context.Context, seed uint64, p Point, f model.Fault, rho float64, opts RareOptions) (RareEstimate, error) {
 	cfg := p.Config.Defaults()
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
-	ping := time.Duration(t.Milliseconds()*2/3/2) * time.Millisecond
-	a := math.Max(0, (t - ping - 2*time.Second).Seconds())
+	a := math.Max(0, (t - model.PingPeriod(t) - 2*time.Second).Seconds())
 	tail := f.Duration.Survival(a)
 	est := RareEstimate{Rho: rho, Threshold: a, TailMass: tail}
 	var sumW, sumW2 float64

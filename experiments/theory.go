@@ -2,9 +2,12 @@ package experiments
 
 import (
 	"math"
+	"time"
 
 	"gonum.org/v1/gonum/integrate/quad"
 	"gonum.org/v1/gonum/mathext"
+
+	"hbsim/model"
 )
 
 // This file holds the analytic oracles of
@@ -35,9 +38,7 @@ func PingPeriod(T float64) float64 {
 	if !(T >= 0) || math.IsInf(T, 0) {
 		return math.NaN()
 	}
-	tMs := int64(math.Round(T * 1000))
-	rt := tMs * 2 / 3
-	return float64(rt/2) / 1000
+	return model.PingPeriod(time.Duration(math.Round(T*1000)) * time.Millisecond).Seconds()
 }
 
 // ExpiryFixedD returns P(expire | D) for an outage of fixed length D

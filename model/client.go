@@ -126,10 +126,22 @@ func (c *Client) begin() []Effect {
 	return *c.outp
 }
 
+// ReadTimeoutFor is the client's readTimeout for session timeout t:
+// rt = T*2/3 in Java int milliseconds (zk-semantics §1.1).
+func ReadTimeoutFor(t time.Duration) time.Duration {
+	return time.Duration(t.Milliseconds()*2/3) * time.Millisecond
+}
+
+// PingPeriod is an idle client's ping period for session timeout t:
+// rt/2 in whole milliseconds, in every version (zk-semantics §1.4).
+func PingPeriod(t time.Duration) time.Duration {
+	return time.Duration(ReadTimeoutFor(t).Milliseconds()/2) * time.Millisecond
+}
+
 // setTimeouts applies the readTimeout/connectTimeout formulas of §1.1 to T.
 func (c *Client) setTimeouts(t time.Duration) {
 	ms := t.Milliseconds()
-	c.rt = ms * 2 / 3
+	c.rt = ReadTimeoutFor(t).Milliseconds()
 	c.ct = ms / int64(len(c.hosts))
 	c.expiration = ms * 4 / 3
 	if c.fixedR > 0 {

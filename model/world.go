@@ -254,7 +254,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	w.eng = sim.NewEngine(w)
 	w.pingLane = w.eng.NewLane()
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
-	w.pingDelay = time.Duration(t.Milliseconds()*2/3/2) * time.Millisecond
+	w.pingDelay = PingPeriod(t)
 	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
 	w.conns = make([]connRec, 1, cfg.Clients+16)
 	w.sessions = make([]sessionRec, 1, cfg.Clients+16)
@@ -304,7 +304,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 		}
 		// Clients start at a uniformly random point of one ping period, so
 		// that a fault at a fixed time meets a random ping phase.
-		period := cfg.Client.SessionTimeout.Milliseconds() * 2 / 3 / 2
+		period := PingPeriod(cfg.Client.SessionTimeout).Milliseconds()
 		start := clock.Zero.Add(time.Duration(r.Int64N(max(period, 1))) * time.Millisecond)
 		w.eng.Post(sim.Event{At: start, Kind: evClientStart, A: int32(i)})
 	}
