@@ -1224,6 +1224,9 @@ func (w *World) reaped(cn *connRec, srv *serverProc, now clock.Time) bool {
 	if timeout == 0 {
 		timeout = reaperInterval
 	}
+	if now.Sub(cn.lastRecv) < timeout {
+		return false // the rounded deadline is later still (the common case)
+	}
 	local := cn.lastRecv.Add(timeout + srv.theta)
 	deadline := clock.Time((int64(local)/int64(reaperInterval)+1)*int64(reaperInterval)) - clock.Time(srv.theta)
 	return now >= deadline
