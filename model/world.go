@@ -139,8 +139,19 @@ type exposure struct {
 	episode    int  // index in Stats.SharedEpisodes, or -1
 }
 
+// inputKind is which Client method an input goes to.
+type inputKind uint8
+
+const (
+	inMessage      inputKind = iota // OnMessage
+	inTCPConnected                  // OnTCPConnected
+	inTCPFailed                     // OnTCPFailed
+	inAborted                       // OnAborted
+	inRequest                       // OnRequest
+)
+
 type deferredInput struct {
-	kind  uint8 // 0 message, 1 tcp connected, 2 tcp failed, 3 aborted, 4 request
+	kind  inputKind
 	local int32
 	msg   Message
 }
@@ -371,7 +382,7 @@ func (w *World) finish(end clock.Time) {
 			continue
 		}
 		if cl.connectedSince == clock.Never && cl.firstConnected != clock.Never && cl.crashedAt == clock.Never {
-			cl.disconnected += end.Sub(w.disconnectedSince(cl))
+			cl.disconnected += end.Sub(cl.lastDown)
 		}
 		if cl.firstConnected != clock.Never {
 			w.stats.ObservedTime += end.Sub(cl.firstConnected)
@@ -427,7 +438,7 @@ func (w *World) Handle(e *sim.Event) {
 		}
 		w.clientEffects(e.A, w.clients[e.A].c.OnWake(now))
 	case evClientRequest:
-		w.clientInput(e.A, deferredInput{kind: 4})
+		w.clientInput(e.A, deferredInput{kind: inRequest})
 		w.scheduleRequest(e.A)
 	case evDeliver:
 		w.onDeliver(e.A, dir(e.B&0xff), wire(e.B>>8), clock.Time(e.X))
@@ -499,15 +510,15 @@ func (w *World) clientInput(ci int32, in deferredInput) {
 	now := w.eng.Now()
 	var effs []Effect
 	switch in.kind {
-	case 0:
+	case inMessage:
 		effs = cl.c.OnMessage(now, in.local, in.msg)
-	case 1:
+	case inTCPConnected:
 		effs = cl.c.OnTCPConnected(now, in.local)
-	case 2:
+	case inTCPFailed:
 		effs = cl.c.OnTCPFailed(now, in.local)
-	case 3:
+	case inAborted:
 		effs = cl.c.OnAborted(now, in.local)
-	case 4:
+	case inRequest:
 		effs = cl.c.OnRequest(now)
 	}
 	w.clientEffects(ci, effs)
@@ -609,7 +620,7 @@ func (w *World) onState(ci int32, s State) {
 			cl.firstConnected = now
 		} else {
 			w.stats.Reconnects++
-			cl.disconnected += now.Sub(w.disconnectedSince(cl))
+			cl.disconnected += now.Sub(cl.lastDown)
 		}
 		cl.connectedSince = now
 		if w.check {
@@ -640,7 +651,6 @@ func (cl *clientSlot) disconnectedAt(now clock.Time) {
 	cl.lastDown = now
 }
 
-func (w *World) disconnectedSince(cl *clientSlot) clock.Time { return cl.lastDown }
 
 // ---------------------------------------------------------------- transport
 
@@ -757,11 +767,11 @@ func (w *World) onSYNReply(id int32, refused bool, sent clock.Time) {
 	w.stopConnTimer(id, cn.synTimer)
 	if refused {
 		cn.state = connFailed
-		w.clientInput(cn.client, deferredInput{kind: 2, local: cn.local})
+		w.clientInput(cn.client, deferredInput{kind: inTCPFailed, local: cn.local})
 		return
 	}
 	cn.state = connEstablished
-	w.clientInput(cn.client, deferredInput{kind: 1, local: cn.local})
+	w.clientInput(cn.client, deferredInput{kind: inTCPConnected, local: cn.local})
 }
 
 // send writes m on connection id in direction d.
@@ -914,7 +924,7 @@ func (w *World) onRetransmit(id int32, d dir) {
 		st.rto = 0
 		if senderOpen {
 			if d == c2s {
-				w.clientInput(cn.client, deferredInput{kind: 3, local: cn.local})
+				w.clientInput(cn.client, deferredInput{kind: inAborted, local: cn.local})
 			} else {
 				cn.serverOpen = false
 			}
@@ -1079,7 +1089,7 @@ func (w *World) clientReceive(id int32, m Message) {
 	if !cn.clientOpen {
 		return
 	}
-	w.clientInput(cn.client, deferredInput{kind: 0, local: cn.local, msg: m})
+	w.clientInput(cn.client, deferredInput{kind: inMessage, local: cn.local, msg: m})
 }
 
 // ---------------------------------------------------------------- servers
