@@ -651,7 +651,6 @@ func (cl *clientSlot) disconnectedAt(now clock.Time) {
 	cl.lastDown = now
 }
 
-
 // ---------------------------------------------------------------- transport
 
 func (w *World) openConn(ci, local, server int32) {
