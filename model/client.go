@@ -172,9 +172,6 @@ func (c *Client) Conn() int32 {
 	return 0
 }
 
-// ReadTimeout is rt.
-func (c *Client) ReadTimeout() time.Duration { return time.Duration(c.rt) * time.Millisecond }
-
 // Start runs the first loop iteration: pick the first host and connect.
 func (c *Client) Start(now clock.Time) []Effect {
 	c.begin()

@@ -29,7 +29,6 @@ type Tracker struct {
 	sessions []trackedSession // indexed by session id; id 0 is unused
 	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
 	next     clock.Time       // run time of the next boundary the expirer drains
-	live     int
 	kms      int64 // tick in whole ms
 }
 
@@ -89,12 +88,6 @@ func (t *Tracker) NextBoundary() clock.Time { return t.next }
 // Rounding reports whether deadlines are bucketed.
 func (t *Tracker) Rounding() bool { return t.rounding }
 
-// Theta is the process clock offset.
-func (t *Tracker) Theta() time.Duration { return t.theta }
-
-// Live is the number of sessions the tracker holds (closing ones included).
-func (t *Tracker) Live() int { return t.live }
-
 func (t *Tracker) grow(id int64) {
 	for int64(len(t.sessions)) <= id {
 		t.sessions = append(t.sessions, trackedSession{})
@@ -109,7 +102,6 @@ func (t *Tracker) Add(now clock.Time, id int64, timeout time.Duration) clock.Tim
 		panic(fmt.Sprintf("model: session 0x%x added twice", id))
 	}
 	*s = trackedSession{timeout: timeout, status: statusActive, deadline: clock.Never}
-	t.live++
 	d, _ := t.Touch(now, id, timeout)
 	return d
 }
@@ -212,7 +204,6 @@ func (t *Tracker) Remove(id int64) {
 	}
 	t.unlink(id)
 	t.sessions[id] = trackedSession{}
-	t.live--
 }
 
 // Known reports whether session id is tracked and not closing.

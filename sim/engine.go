@@ -100,9 +100,6 @@ func NewEngine(h Handler) *Engine {
 	return &Engine{handler: h, heap: make([]entry, 0, 64), lanes: make([]laneQ, 1, 4)}
 }
 
-// SetHandler replaces the handler.
-func (e *Engine) SetHandler(h Handler) { e.handler = h }
-
 // Now is the current virtual time.
 func (e *Engine) Now() clock.Time { return e.now }
 
