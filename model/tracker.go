@@ -29,7 +29,7 @@ type Tracker struct {
 	sessions []trackedSession // indexed by session id; id 0 is unused
 	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
 	next     clock.Time       // run time of the next boundary the expirer drains
-	kms      int64 // tick in whole ms
+	kms      int64            // tick in whole ms
 }
 
 type sessionStatus uint8
