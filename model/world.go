@@ -339,7 +339,8 @@ func Run(cfg Config, opts Options) (Stats, error) {
 // horizon); Run finishes it. Benchmarks use it to measure a steady state.
 func (w *World) RunFor(d time.Duration) error {
 	end := min(w.eng.Now().Add(d), clock.Zero.Add(w.cfg.Horizon))
-	for w.eng.StepUntil(end) {
+	for ev := w.eng.Next(end); ev != nil; ev = w.eng.Next(end) {
+		w.Handle(ev)
 		if w.check {
 			w.checkAfterEvent()
 		}
@@ -353,7 +354,8 @@ func (w *World) RunFor(d time.Duration) error {
 // Run executes the world to its horizon.
 func (w *World) Run() (Stats, error) {
 	end := clock.Zero.Add(w.cfg.Horizon)
-	for w.eng.StepUntil(end) {
+	for ev := w.eng.Next(end); ev != nil; ev = w.eng.Next(end) {
+		w.Handle(ev)
 		if w.check {
 			w.checkAfterEvent()
 		}

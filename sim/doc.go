@@ -8,11 +8,11 @@
 //   - Scheduling at a time before Now panics: it is a broken invariant of the
 //     caller, never an input error.
 //   - Post queues an event that cannot be cancelled; Schedule returns a Timer.
-//     Lanes (NewLane, PostOn, ScheduleOn; PostOrdered for the default lane)
-//     hold events whose times never decrease in the order they are put
-//     there — any constant delay from Now — in FIFOs instead of the heap;
-//     they still run in (time, seq) order with everything else. Posted lane
-//     events carry their payload inline.
+//     Lanes (NewLane, PostOn; PostOrdered for the default lane) hold
+//     events whose times never decrease in the order they are put there —
+//     any constant delay from Now — in rings of 32-byte entries instead of
+//     the heap; they still run in (time, seq) order with everything else.
+//     Lane events cannot be cancelled.
 //     Stop is O(1): it bumps the timer's generation, and the stale entry is
 //     dropped unseen when it reaches the front of the queue. A Timer whose event
 //     already ran or was stopped is recognised and ignored.

@@ -65,9 +65,13 @@ type Engine struct {
 	handler Handler
 	fired   uint64
 	cur     Event // the event being dispatched; a field so that it does not escape
-	// rootFree: the root entry was consumed by Step but not yet removed; the
+	// rootFree: the root entry was consumed by Next but not yet removed; the
 	// next push takes its place (one sift-down instead of a pop and a push).
 	rootFree bool
+	// heads[0] is the heap's root, always a live entry unless rootFree;
+	// heads[1+l] is lane l's first entry. noEntry marks an empty queue.
+	// Choosing the next event compares these few entries only.
+	heads []entry
 	// lanes are FIFOs of events whose times never decrease in scheduling
 	// order (constant delays): they need no heap. Lane 0 is PostOrdered's.
 	lanes []laneQ
@@ -76,28 +80,28 @@ type Engine struct {
 // Lane names a FIFO lane of an Engine (see NewLane).
 type Lane int32
 
+// laneQ is a ring of a lane's pending events, ring[head&mask] first.
 type laneQ struct {
-	ents []laneEnt // ents[head:] are pending, in time order
-	head int
+	ring       []laneEnt // length a power of two
+	head, tail uint64    // pending: tail-head entries
+	last       clock.Time
 }
 
-// laneEnt is a lane entry: a Post carries its event inline (its slot bits
-// are inlineSlot); a Schedule refers to a slot, so that it can be stopped.
-// ev.At is the entry's time either way.
+// laneEnt is a lane's event: 32 bytes, two per cache line. key = seq<<slotBits
+// | kind, so lane keys compare by seq exactly like heap keys.
 type laneEnt struct {
-	key uint64 // seq<<slotBits | slot
-	ev  Event
+	at   clock.Time
+	key  uint64
+	x    uint64
+	a, b int32
 }
 
-// inlineSlot in a lane key's slot bits marks an inline event; no real slot
-// reaches it (store panics first).
-const inlineSlot = slotMask
-
-func (x *laneEnt) slotted() bool { return x.key&slotMask != inlineSlot }
+// noEntry stands for an empty queue: it compares after every real entry.
+var noEntry = entry{at: clock.Never, key: ^uint64(0)}
 
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
-	return &Engine{handler: h, heap: make([]entry, 0, 64), lanes: make([]laneQ, 1, 4)}
+	return &Engine{handler: h, heap: make([]entry, 0, 64), lanes: make([]laneQ, 1, 4), heads: []entry{noEntry, noEntry}}
 }
 
 // Now is the current virtual time.
@@ -111,7 +115,7 @@ func (e *Engine) Fired() uint64 { return e.fired }
 func (e *Engine) Pending() int {
 	n := len(e.heap)
 	for i := range e.lanes {
-		n += len(e.lanes[i].ents) - e.lanes[i].head
+		n += int(e.lanes[i].tail - e.lanes[i].head)
 	}
 	if e.rootFree {
 		n--
@@ -126,68 +130,70 @@ func (e *Engine) Post(ev Event) { e.push(ev) }
 // NewLane adds a FIFO lane. Events put on one lane must never go back in
 // time in the order they are put there, which holds for any constant delay
 // from Now. Lane events run in the same (time, seq) order as heap events;
-// they only skip the heap.
+// they only skip the heap. Lane events cannot be cancelled.
 func (e *Engine) NewLane() Lane {
 	e.lanes = append(e.lanes, laneQ{})
+	e.heads = append(e.heads, noEntry)
 	return Lane(len(e.lanes) - 1)
 }
 
 // PostOrdered is PostOn(0, ev): the default lane.
 func (e *Engine) PostOrdered(ev Event) { e.PostOn(0, ev) }
 
-// PostOn queues ev on lane l; it cannot be cancelled. It panics if ev.At is
-// before Now or before the lane's last event.
+// PostOn queues ev on lane l. It panics if ev.At is before Now or before the
+// lane's last event.
 func (e *Engine) PostOn(l Lane, ev Event) {
-	if ev.At < e.now {
-		panic(fmt.Sprintf("sim: scheduling at %v, before now %v", ev.At, e.now))
+	q := &e.lanes[l]
+	if ev.At < q.last || ev.At < e.now {
+		e.outOfOrder(l, ev.At)
 	}
-	q := e.laneFor(l, ev.At)
+	q.last = ev.At
 	e.seq++
 	if e.seq > maxSeq {
 		panic("sim: event sequence exhausted")
 	}
-	q.ents = append(q.ents, laneEnt{key: e.seq<<slotBits | inlineSlot, ev: ev})
+	key := e.seq<<slotBits | uint64(ev.Kind)
+	if q.head == q.tail {
+		e.heads[l+1] = entry{at: ev.At, key: key}
+	}
+	if q.tail-q.head == uint64(len(q.ring)) {
+		q.grow()
+	}
+	x := &q.ring[q.tail&uint64(len(q.ring)-1)]
+	x.at, x.key, x.x, x.a, x.b = ev.At, key, ev.X, ev.A, ev.B
+	q.tail++
 }
 
-// ScheduleOn queues ev on lane l and returns a Timer that can stop it.
-func (e *Engine) ScheduleOn(l Lane, ev Event) Timer {
-	q := e.laneFor(l, ev.At)
-	slot := e.store(ev)
-	q.ents = append(q.ents, laneEnt{key: e.nextKey(slot), ev: Event{At: ev.At}})
-	return Timer{slot: slot, gen: e.slots[slot].gen}
+//go:noinline
+func (e *Engine) outOfOrder(l Lane, at clock.Time) {
+	panic(fmt.Sprintf("sim: lane %d: event at %v, before now %v or the lane's last event at %v", l, at, e.now, e.lanes[l].last))
 }
 
-// laneFor checks the lane's order and compacts it.
-func (e *Engine) laneFor(l Lane, at clock.Time) *laneQ {
+// grow doubles a full ring (at least 16 entries), keeping the order.
+//
+//go:noinline
+func (q *laneQ) grow() {
+	n := uint64(len(q.ring))
+	ring := make([]laneEnt, max(16, 2*n))
+	for i := q.head; i != q.tail; i++ {
+		ring[i-q.head] = q.ring[i&(n-1)]
+	}
+	q.ring, q.tail, q.head = ring, q.tail-q.head, 0
+}
+
+// popLane moves lane l's first event into cur.
+func (e *Engine) popLane(l int) {
 	q := &e.lanes[l]
-	if n := len(q.ents); n > q.head && at < q.ents[n-1].ev.At {
-		panic(fmt.Sprintf("sim: lane %d: event at %v, before the previous one at %v", l, at, q.ents[n-1].ev.At))
+	mask := uint64(len(q.ring) - 1)
+	x := &q.ring[q.head&mask]
+	e.cur.At, e.cur.X, e.cur.A, e.cur.B, e.cur.Kind = x.at, x.x, x.a, x.b, uint16(x.key)
+	q.head++
+	h := noEntry
+	if q.head != q.tail {
+		n := &q.ring[q.head&mask]
+		h = entry{at: n.at, key: n.key}
 	}
-	if q.head > 0 && q.head == len(q.ents) {
-		q.ents, q.head = q.ents[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.ents) {
-		n := copy(q.ents, q.ents[q.head:])
-		q.ents, q.head = q.ents[:n], 0
-	}
-	return q
-}
-
-// laneTop drops stopped entries from the front of lane q and reports
-// whether a live one remains.
-func (e *Engine) laneTop(q *laneQ) bool {
-	for q.head < len(q.ents) {
-		x := &q.ents[q.head]
-		if !x.slotted() {
-			return true
-		}
-		slot := int32(x.key & slotMask)
-		if e.slots[slot].live {
-			return true
-		}
-		e.free = append(e.free, slot)
-		q.head++
-	}
-	return false
+	e.heads[l+1] = h
 }
 
 // Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
@@ -225,50 +231,55 @@ func (e *Engine) Active(t Timer) bool {
 }
 
 // Stop cancels t in O(1) and reports whether it was pending. The cancelled
-// entry stays in the queue and is dropped, unseen, when it reaches the front.
+// entry stays in the queue and is dropped, unseen, when it reaches the front
+// (at once if it is the root).
 func (e *Engine) Stop(t Timer) bool {
 	if !e.Active(t) {
 		return false
 	}
 	e.slots[t.slot].live = false
+	if !e.rootFree && int32(e.heads[0].key&slotMask) == t.slot && e.heads[0] != noEntry {
+		e.syncRoot()
+	}
 	return true
 }
 
-// settle removes a consumed root that no push replaced.
-func (e *Engine) settle() {
-	if e.rootFree {
-		e.rootFree = false
-		e.pop()
-	}
-}
-
-// heapTop drops cancelled entries from the front of the heap and reports
-// whether a live one remains.
-func (e *Engine) heapTop() bool {
-	e.settle()
+// syncRoot drops cancelled entries from the front of the heap and copies the
+// live root, if any, into heads[0].
+func (e *Engine) syncRoot() {
 	for len(e.heap) > 0 {
 		slot := int32(e.heap[0].key & slotMask)
 		if e.slots[slot].live {
-			return true
+			e.heads[0] = e.heap[0]
+			return
 		}
 		e.pop()
 		e.free = append(e.free, slot) // a cancelled entry: drop it
 	}
-	return false
+	e.heads[0] = noEntry
 }
 
 // Peek returns the time of the next live event, or clock.Never if none.
 func (e *Engine) Peek() clock.Time {
-	t := clock.Never
-	if e.heapTop() {
-		t = e.heap[0].at
+	top, _ := e.first()
+	return top.at
+}
+
+// first returns the first live entry and where it is (0: the heap; 1+l:
+// lane l), or noEntry.
+func (e *Engine) first() (entry, int) {
+	if e.rootFree { // the consumed root was not replaced by a push
+		e.rootFree = false
+		e.pop()
+		e.syncRoot()
 	}
-	for i := range e.lanes {
-		if q := &e.lanes[i]; e.laneTop(q) && q.ents[q.head].ev.At < t {
-			t = q.ents[q.head].ev.At
+	top, best := e.heads[0], 0
+	for i := 1; i < len(e.heads); i++ {
+		if before(e.heads[i], top) == 1 {
+			top, best = e.heads[i], i
 		}
 	}
-	return t
+	return top, best
 }
 
 // Step runs the next live event, if any, and reports whether one ran.
@@ -277,54 +288,41 @@ func (e *Engine) Step() bool { return e.StepUntil(clock.Never) }
 // StepUntil runs the next live event if it is at or before end, and reports
 // whether one ran (RunUntil's loop with one scan of the queues per event).
 func (e *Engine) StepUntil(end clock.Time) bool {
-	best := -1 // lane index, or -1 for the heap
-	var top entry
-	inHeap := e.heapTop()
-	if inHeap {
-		top = e.heap[0]
-	}
-	for i := range e.lanes {
-		q := &e.lanes[i]
-		if !e.laneTop(q) {
-			continue
-		}
-		x := &q.ents[q.head]
-		c := entry{at: x.ev.At, key: x.key}
-		if (best < 0 && !inHeap) || before(c, top) == 1 {
-			best, top = i, c
-		}
-	}
-	if (best >= 0 || inHeap) && top.at > end {
+	ev := e.Next(end)
+	if ev == nil {
 		return false
 	}
-	switch {
-	case best >= 0:
-		q := &e.lanes[best]
-		x := &q.ents[q.head]
-		q.head++
-		if x.slotted() {
-			e.take(int32(x.key & slotMask))
-		} else {
-			e.cur = x.ev
-		}
-	case inHeap:
-		e.rootFree = true // removed lazily: a push from the handler replaces it
-		e.take(int32(top.key & slotMask))
-	default:
-		return false
-	}
-	e.now = top.at
-	e.fired++
-	if e.cur.Kind == kindFn {
-		i := int32(e.cur.X)
+	if ev.Kind == kindFn {
+		i := int32(ev.X)
 		f := e.fns[i]
 		e.fns[i] = nil
 		e.freeFns = append(e.freeFns, i)
 		f()
 	} else {
-		e.handler.Handle(&e.cur)
+		e.handler.Handle(ev)
 	}
 	return true
+}
+
+// Next removes the next live event if it is at or before end, advances Now
+// to its time and returns it, valid until the next call; nil if there is
+// none. A caller that drives the loop itself hands it to its own handler
+// (a direct call), instead of StepUntil's dispatch through the Handler
+// interface; it must not use Next with At or After events.
+func (e *Engine) Next(end clock.Time) *Event {
+	top, best := e.first()
+	if top.at > end || top == noEntry {
+		return nil
+	}
+	if best > 0 {
+		e.popLane(best - 1)
+	} else {
+		e.rootFree = true // removed lazily: a push from the handler replaces it
+		e.take(int32(top.key & slotMask))
+	}
+	e.now = top.at
+	e.fired++
+	return &e.cur
 }
 
 // take moves a slot's event into cur and frees the slot.
@@ -368,7 +366,7 @@ func (e *Engine) store(ev Event) int32 {
 		slot = e.free[n-1]
 		e.free = e.free[:n-1]
 	} else {
-		if len(e.slots) >= inlineSlot {
+		if len(e.slots) > slotMask {
 			panic("sim: more than 16M pending events")
 		}
 		slot = int32(len(e.slots))
@@ -398,6 +396,7 @@ func (e *Engine) push(ev Event) int32 {
 	if e.rootFree {
 		e.rootFree = false
 		e.siftDown(x)
+		e.syncRoot()
 		return slot
 	}
 	h := append(e.heap, x)
@@ -412,6 +411,9 @@ func (e *Engine) push(ev Event) int32 {
 	}
 	h[i] = x
 	e.heap = h
+	if i == 0 { // a new root; otherwise the (live) root stays
+		e.heads[0] = x
+	}
 	return slot
 }
 

@@ -143,8 +143,8 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 		seq := 0
 		var want []int32
 		id := int32(0)
-		var lastOrdered, lastTimer clock.Time
-		timerLane := e.NewLane()
+		var lastOrdered, lastOther clock.Time
+		otherLane := e.NewLane()
 		for step := 0; step < 2000; step++ {
 			switch op := rng.IntN(10); {
 			case op < 5:
@@ -186,13 +186,12 @@ func TestHeapAgainstNaiveQueue(t *testing.T) {
 				seq++
 				naive = append(naive, item{at, seq, -3})
 			case op < 9:
-				// cancellable timers on a second lane
-				at := max(lastTimer, e.Now()+30)
-				lastTimer = at
-				timers[id] = e.ScheduleOn(timerLane, Event{At: at, A: id})
+				// constant-delay posts through a second lane
+				at := max(lastOther, e.Now()+clock.Time(rng.IntN(3)+30))
+				lastOther = at
+				e.PostOn(otherLane, Event{At: at, A: -4})
 				seq++
-				naive = append(naive, item{at, seq, id})
-				id++
+				naive = append(naive, item{at, seq, -4})
 			default:
 				slices.SortFunc(naive, func(a, b item) int {
 					if a.at != b.at {
