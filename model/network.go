@@ -29,7 +29,7 @@ type Network struct {
 	everStart clock.Time // start of the latest cut anywhere, -1 if none
 	wide      int32      // cuts in force on a global, per-server or per-pair layer
 	clientCut []uint64   // bit c: client c's own layer is cut in some direction
-	recent    [64]cutStart
+	recent    [16]cutStart
 	recentN   uint64 // cut starts recorded in recent (a ring)
 	latency   *Sampler
 	fixed     time.Duration // latency when the law is fixed (no draw)

@@ -56,7 +56,7 @@ func NewTracker(now clock.Time, tick, theta, maxTimeout time.Duration, rounding 
 	if tick <= 0 || theta < 0 || theta >= tick {
 		panic(fmt.Sprintf("model: tracker tick %v, theta %v", tick, theta))
 	}
-	t := &Tracker{tick: tick, theta: theta, rounding: rounding, sessions: make([]trackedSession, 1, 16)}
+	t := &Tracker{tick: tick, theta: theta, rounding: rounding, sessions: make([]trackedSession, 1, 4)}
 	size := 1 // a power of two, so that a boundary's ring index is a mask
 	for size < int(maxTimeout/tick)+3 {
 		size *= 2

@@ -267,8 +267,8 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
 	w.pingDelay = PingPeriod(t)
 	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
-	w.conns = make([]connRec, 1, cfg.Clients+16)
-	w.sessions = make([]sessionRec, 1, cfg.Clients+16)
+	w.conns = make([]connRec, 1, cfg.Clients+2+cfg.Clients/16) // reconnects append more
+	w.sessions = make([]sessionRec, 1, cfg.Clients+2+cfg.Clients/16)
 	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
 
 	w.servers = make([]serverProc, cfg.Servers)
@@ -293,7 +293,7 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	w.clients = make([]clientSlot, n)
 	w.rngs = make([]rand.PCG, n)
 	w.rands = make([]rand.Rand, n)
-	w.effects = make([]Effect, 0, 16)
+	w.effects = make([]Effect, 0, 4)
 	hostsBuf := make([]int32, n*len(hosts))
 	for i := range w.clients {
 		w.rngs[i] = *sim.NewSource(cfg.Seed, "client", uint64(i))

@@ -101,7 +101,7 @@ var noEntry = entry{at: clock.Never, key: ^uint64(0)}
 
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
-	return &Engine{handler: h, heap: make([]entry, 0, 64), lanes: make([]laneQ, 1, 4), heads: []entry{noEntry, noEntry}}
+	return &Engine{handler: h, heap: make([]entry, 0, 16), lanes: make([]laneQ, 1, 4), heads: []entry{noEntry, noEntry}}
 }
 
 // Now is the current virtual time.
