@@ -226,9 +226,15 @@ type repResult struct {
 // outcome is one finished replication of runJobs, numbered by its position
 // in the run's job sequence, reduced to its summary.
 type outcome struct {
-	seq int
 	sum repSummary
 	err error
+}
+
+// chunkOutcome is what a worker returns for the chunk of jobs starting at
+// first: one outcome per job run, in order (fewer when it stopped early).
+type chunkOutcome struct {
+	first int
+	outs  []outcome
 }
 
 // runJobs runs the jobs of shard sh (job = point × replications + rep;
@@ -281,33 +287,47 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 	workers = max(min(workers, remaining), 1)
 	jobOf := func(seq int) int { return next + seq*sh.Count }
 
-	// Jobs are handed out in order and folded in order; a window bounds how
-	// far completed replications may run ahead of the next one to fold.
+	// Jobs are handed out in chunks of consecutive jobs and folded in order;
+	// a window bounds how far completed chunks may run ahead of the next one
+	// to fold. Chunks amortise the hand-offs between goroutines over many
+	// short replications; there are still at least 32 per worker, so that the
+	// workers finish together.
+	chunk := min(max(remaining/(workers*32), 1), 64)
 	window := 4 * workers
 	slots := make(chan struct{}, window)
 	jobs := make(chan int)
-	results := make(chan outcome, window)
+	results := make(chan chunkOutcome, window)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for seq := range jobs {
-				j := jobOf(seq)
-				p := points[j/reps]
-				r := replicate(opts.model, j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
-				o := outcome{seq: seq, err: r.err}
-				if r.err == nil {
-					o.sum = summarize(r.stats)
+			for first := range jobs {
+				out := chunkOutcome{first: first}
+				for seq := first; seq < min(first+chunk, remaining); seq++ {
+					if ctx.Err() != nil {
+						break // a short chunk: folding stops after it
+					}
+					j := jobOf(seq)
+					p := points[j/reps]
+					r := replicate(opts.model, j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
+					o := outcome{err: r.err}
+					if r.err == nil {
+						o.sum = summarize(r.stats)
+					}
+					out.outs = append(out.outs, o)
+					if r.err != nil {
+						break
+					}
 				}
-				results <- o
+				results <- out
 			}
 		}()
 	}
 	go func() {
 		defer close(jobs)
-		for seq := range remaining {
+		for first := 0; first < remaining; first += chunk {
 			if ctx.Err() != nil { // select picks at random among ready cases
 				return
 			}
@@ -319,7 +339,7 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 				return
 			}
 			select {
-			case jobs <- seq:
+			case jobs <- first:
 			case <-stop:
 				return
 			case <-ctx.Done():
@@ -329,32 +349,38 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 	}()
 	go func() { wg.Wait(); close(results) }()
 
-	pending := make(map[int]outcome, window)
-	folded := 0
+	pending := make(map[int]chunkOutcome, window)
+	folded := 0  // the first job of the next chunk to fold
+	cut := false // a chunk came back short (interrupted): fold nothing after it
 	var runErr error
 	for r := range results {
-		pending[r.seq] = r
-		for {
-			q, ok := pending[folded]
+		pending[r.first] = r
+		for !cut {
+			c, ok := pending[folded]
 			if !ok {
 				break
 			}
 			delete(pending, folded)
 			<-slots
-			if q.err != nil && runErr == nil {
-				runErr = q.err
-				close(stop)
-			}
-			if runErr == nil {
-				j := jobOf(folded)
-				fold(j, &q.sum)
-				if w != nil {
-					w.add(j, &q.sum)
+			for i, q := range c.outs {
+				if q.err != nil && runErr == nil {
+					runErr = q.err
+					close(stop)
 				}
-				done++
-				progress()
+				if runErr == nil {
+					j := jobOf(folded + i)
+					fold(j, &q.sum)
+					if w != nil {
+						w.add(j, &q.sum)
+					}
+					done++
+				}
 			}
-			folded++
+			progress()
+			if len(c.outs) < min(chunk, remaining-folded) {
+				cut = true
+			}
+			folded += chunk
 		}
 		if w != nil && runErr == nil {
 			if err := w.flush(); err != nil {
