@@ -47,13 +47,14 @@ type Client struct {
 	everAttempted  bool  // 3.3: the very first attempt skips the random sleep
 	sessionID      int64 // 0 until the first handshake
 	negotiated     time.Duration
-	rt, ct         int64 // read and connect timeouts, ms
-	expiration     int64 // 3.9: 4T/3, ms
-	lastSend       int64 // ms
-	lastHeard      int64 // ms
-	lastState      State // the event thread's last delivered state (dedup)
-	pendingReplies int32 // application requests awaiting a reply
-	traced         bool  // emit EffNote effects (only the trace reads them)
+	rt, ct         int64      // read and connect timeouts, ms
+	expiration     int64      // 3.9: 4T/3, ms
+	lastSend       int64      // ms
+	lastHeard      int64      // ms
+	lastState      State      // the event thread's last delivered state (dedup)
+	pendingReplies int32      // application requests awaiting a reply
+	traced         bool       // emit EffNote effects (only the trace reads them)
+	wakeAt         clock.Time // the loop timer last set; clock.Never: none
 
 	outp *[]Effect // effects of the current call; valid until the next call
 }
@@ -112,7 +113,7 @@ func (c *Client) init(p ClientParams) {
 	*c = Client{
 		ID: p.ID, version: p.Version, treq: p.SessionTimeout, fixedR: p.FixedReconnect,
 		rng: p.Rand, hosts: hosts, current: -1, last: -1, firstConnect: true, traced: p.Traced,
-		outp: p.Effects,
+		outp: p.Effects, wakeAt: clock.Never,
 	}
 	if c.outp == nil {
 		c.outp = new([]Effect)
@@ -200,7 +201,7 @@ func (c *Client) Crash(now clock.Time) []Effect {
 		c.emit(Effect{Kind: EffClose, Conn: conn})
 	}
 	c.phase = phaseCrashed
-	c.emit(Effect{Kind: EffWake, At: clock.Never})
+	c.setWake(now, clock.Never)
 	c.note("client-crashed", 0)
 	return *c.outp
 }
@@ -324,7 +325,7 @@ func (c *Client) onConnected(now clock.Time, m Message) {
 		c.note("session-expired-at-server", 0)
 		c.phase = phaseClosed
 		c.emit(Effect{Kind: EffClose, Conn: c.conn})
-		c.emit(Effect{Kind: EffWake, At: clock.Never})
+		c.setWake(now, clock.Never)
 		c.deliver(Expired)
 		return
 	}
@@ -356,7 +357,7 @@ func (c *Client) iterate(now clock.Time) {
 		c.note("client-session-timeout", time.Duration(idleRecv)*time.Millisecond)
 		c.phase = phaseClosed
 		c.emit(Effect{Kind: EffClose, Conn: c.conn})
-		c.emit(Effect{Kind: EffWake, At: clock.Never})
+		c.setWake(now, clock.Never)
 		c.deliver(Expired)
 		return
 	}
@@ -386,7 +387,7 @@ func (c *Client) iterate(now clock.Time) {
 		}
 		to = min(to, next)
 	}
-	c.emit(Effect{Kind: EffWake, At: now.Add(time.Duration(to) * time.Millisecond)})
+	c.setWake(now, now.Add(time.Duration(to)*time.Millisecond))
 }
 
 // fail is the catch block: close the socket, fail pending requests, then
@@ -399,7 +400,7 @@ func (c *Client) fail(now clock.Time) {
 		return
 	}
 	c.phase = phaseCleanup
-	c.emit(Effect{Kind: EffWake, At: now.Add(cleanupSleep)})
+	c.setWake(now, now.Add(cleanupSleep))
 }
 
 func (c *Client) afterCleanup(now clock.Time) {
@@ -454,7 +455,7 @@ func (c *Client) startConnect(now clock.Time) {
 func (c *Client) sleep(now clock.Time, p clientPhase, d time.Duration, note string) {
 	c.phase = p
 	c.note(note, d)
-	c.emit(Effect{Kind: EffWake, At: now.Add(d)})
+	c.setWake(now, now.Add(d))
 }
 
 // connect issues the non-blocking connect and resets lastSend/lastHeard.
@@ -481,6 +482,17 @@ func (c *Client) deliver(s State) {
 }
 
 func (c *Client) emit(e Effect) { *c.outp = append(*c.outp, e) }
+
+// setWake sets the loop's timer to at. Setting it again to the same future
+// instant changes nothing, so no effect is emitted (a reply that leaves the
+// select timeout where it was is the common case).
+func (c *Client) setWake(now, at clock.Time) {
+	if at == c.wakeAt && at > now {
+		return
+	}
+	c.wakeAt = at
+	c.emit(Effect{Kind: EffWake, At: at})
+}
 
 func (c *Client) note(word string, d time.Duration) {
 	if c.traced {

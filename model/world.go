@@ -692,7 +692,12 @@ func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
 	cn.refs += 2 // the SYN, and its retry timer or (ideal) nothing
-	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
+	syn := sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)}
+	if w.net.isFixed { // in order with the data packets' arrivals (see transmit)
+		w.eng.PostOrdered(syn)
+	} else {
+		w.eng.Post(syn)
+	}
 	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
 		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
 	} else {
@@ -799,27 +804,23 @@ func (w *World) send(id int32, d dir, m Message) {
 	w.transmit(id, d, x)
 }
 
+// transmit puts a packet on the wire: its arrival is an event that pins the
+// connection. With a constant latency every arrival is now + latency, so
+// arrivals never go back in posting order and skip the engine's heap.
 func (w *World) transmit(id int32, d dir, x wire) {
 	now := w.eng.Now()
-	st := &w.conns[id].st[d]
-	at := now.Add(w.net.delay())
-	if !w.net.isFixed { // a constant delay keeps arrivals in order by itself
-		at = max(at, st.lastArrival)
-		st.lastArrival = at
-	}
-	w.conns[id].refs++
-	w.post(sim.Event{At: at, Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)})
-}
-
-// post queues a packet arrival. With a constant latency every arrival is
-// now + latency, so arrivals never go back in posting order and skip the
-// engine's heap.
-func (w *World) post(ev sim.Event) {
+	cn := &w.conns[id]
+	cn.refs++
+	ev := sim.Event{Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)}
 	if w.net.isFixed {
+		ev.At = now.Add(w.net.fixed)
 		w.eng.PostOrdered(ev)
-	} else {
-		w.eng.Post(ev)
+		return
 	}
+	st := &cn.st[d]
+	ev.At = max(now.Add(w.net.delay()), st.lastArrival) // TCP delivers in order
+	st.lastArrival = ev.At
+	w.eng.Post(ev)
 }
 
 // message rebuilds the Message a wire code stands for on connection cn.
@@ -1019,10 +1020,12 @@ func (w *World) stopConnTimer(id int32, t sim.Timer) {
 func (w *World) unref(id int32) {
 	cn := &w.conns[id]
 	cn.refs--
-	if cn.refs < 0 {
-		panic(fmt.Sprintf("model: connection %d unpinned more often than pinned", cn.serial))
+	if cn.refs <= 0 {
+		if cn.refs < 0 {
+			panic(fmt.Sprintf("model: connection %d unpinned more often than pinned", cn.serial))
+		}
+		w.tryFree(id)
 	}
-	w.tryFree(id)
 }
 
 // tryFree recycles connection id once both ends are closed and no event,
