@@ -68,14 +68,19 @@ type Engine struct {
 	// rootFree: the root entry was consumed by Next but not yet removed; the
 	// next push takes its place (one sift-down instead of a pop and a push).
 	rootFree bool
-	// heads[0] is the heap's root, always a live entry unless rootFree;
-	// heads[1+l] is lane l's first entry. noEntry marks an empty queue.
-	// Choosing the next event compares these few entries only.
-	heads []entry
+	// root is the heap's root, always a live entry unless rootFree;
+	// heads[l] is lane l's first entry. noEntry marks an empty queue (and an
+	// unused lane). Choosing the next event compares these five entries only.
+	root  entry
+	heads [maxLanes]entry
 	// lanes are FIFOs of events whose times never decrease in scheduling
 	// order (constant delays): they need no heap. Lane 0 is PostOrdered's.
-	lanes []laneQ
+	lanes  [maxLanes]laneQ
+	nlanes int
 }
+
+// maxLanes bounds NewLane: the lanes' heads are compared on every event.
+const maxLanes = 4
 
 // Lane names a FIFO lane of an Engine (see NewLane).
 type Lane int32
@@ -101,7 +106,8 @@ var noEntry = entry{at: clock.Never, key: ^uint64(0)}
 
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
-	return &Engine{handler: h, heap: make([]entry, 0, 16), lanes: make([]laneQ, 1, 4), heads: []entry{noEntry, noEntry}}
+	return &Engine{handler: h, heap: make([]entry, 0, 16), nlanes: 1, root: noEntry,
+		heads: [maxLanes]entry{noEntry, noEntry, noEntry, noEntry}}
 }
 
 // Now is the current virtual time.
@@ -132,9 +138,11 @@ func (e *Engine) Post(ev Event) { e.push(ev) }
 // from Now. Lane events run in the same (time, seq) order as heap events;
 // they only skip the heap. Lane events cannot be cancelled.
 func (e *Engine) NewLane() Lane {
-	e.lanes = append(e.lanes, laneQ{})
-	e.heads = append(e.heads, noEntry)
-	return Lane(len(e.lanes) - 1)
+	if e.nlanes == maxLanes {
+		panic(fmt.Sprintf("sim: more than %d lanes", maxLanes))
+	}
+	e.nlanes++
+	return Lane(e.nlanes - 1)
 }
 
 // PostOrdered is PostOn(0, ev): the default lane.
@@ -154,7 +162,7 @@ func (e *Engine) PostOn(l Lane, ev Event) {
 	}
 	key := e.seq<<slotBits | uint64(ev.Kind)
 	if q.head == q.tail {
-		e.heads[l+1] = entry{at: ev.At, key: key}
+		e.heads[l] = entry{at: ev.At, key: key}
 	}
 	if q.tail-q.head == uint64(len(q.ring)) {
 		q.grow()
@@ -183,6 +191,9 @@ func (q *laneQ) grow() {
 
 // popLane moves lane l's first event into cur.
 func (e *Engine) popLane(l int) {
+	if l >= maxLanes {
+		panic("sim: no such lane")
+	}
 	q := &e.lanes[l]
 	mask := uint64(len(q.ring) - 1)
 	x := &q.ring[q.head&mask]
@@ -193,7 +204,7 @@ func (e *Engine) popLane(l int) {
 		n := &q.ring[q.head&mask]
 		h = entry{at: n.at, key: n.key}
 	}
-	e.heads[l+1] = h
+	e.heads[l] = h
 }
 
 // Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
@@ -238,25 +249,25 @@ func (e *Engine) Stop(t Timer) bool {
 		return false
 	}
 	e.slots[t.slot].live = false
-	if !e.rootFree && int32(e.heads[0].key&slotMask) == t.slot && e.heads[0] != noEntry {
+	if !e.rootFree && int32(e.root.key&slotMask) == t.slot && e.root != noEntry {
 		e.syncRoot()
 	}
 	return true
 }
 
 // syncRoot drops cancelled entries from the front of the heap and copies the
-// live root, if any, into heads[0].
+// live root, if any, into root.
 func (e *Engine) syncRoot() {
 	for len(e.heap) > 0 {
 		slot := int32(e.heap[0].key & slotMask)
 		if e.slots[slot].live {
-			e.heads[0] = e.heap[0]
+			e.root = e.heap[0]
 			return
 		}
 		e.pop()
 		e.free = append(e.free, slot) // a cancelled entry: drop it
 	}
-	e.heads[0] = noEntry
+	e.root = noEntry
 }
 
 // Peek returns the time of the next live event, or clock.Never if none.
@@ -265,7 +276,7 @@ func (e *Engine) Peek() clock.Time {
 	return top.at
 }
 
-// first returns the first live entry and where it is (0: the heap; 1+l:
+// first returns the first live entry and where it is (-1: the heap; l:
 // lane l), or noEntry.
 func (e *Engine) first() (entry, int) {
 	if e.rootFree { // the consumed root was not replaced by a push
@@ -273,11 +284,19 @@ func (e *Engine) first() (entry, int) {
 		e.pop()
 		e.syncRoot()
 	}
-	top, best := e.heads[0], 0
-	for i := 1; i < len(e.heads); i++ {
-		if before(e.heads[i], top) == 1 {
-			top, best = e.heads[i], i
-		}
+	h := &e.heads
+	top, best := e.root, -1
+	if before(h[0], top) == 1 {
+		top, best = h[0], 0
+	}
+	if before(h[1], top) == 1 {
+		top, best = h[1], 1
+	}
+	if before(h[2], top) == 1 {
+		top, best = h[2], 2
+	}
+	if before(h[3], top) == 1 {
+		top, best = h[3], 3
 	}
 	return top, best
 }
@@ -314,8 +333,8 @@ func (e *Engine) Next(end clock.Time) *Event {
 	if top.at > end || top == noEntry {
 		return nil
 	}
-	if best > 0 {
-		e.popLane(best - 1)
+	if best >= 0 {
+		e.popLane(best & (maxLanes - 1))
 	} else {
 		e.rootFree = true // removed lazily: a push from the handler replaces it
 		e.take(int32(top.key & slotMask))
@@ -412,7 +431,7 @@ func (e *Engine) push(ev Event) int32 {
 	h[i] = x
 	e.heap = h
 	if i == 0 { // a new root; otherwise the (live) root stays
-		e.heads[0] = x
+		e.root = x
 	}
 	return slot
 }
