@@ -30,6 +30,10 @@ type Tracker struct {
 	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
 	next     clock.Time       // run time of the next boundary the expirer drains
 	kms      int64            // tick in whole ms
+
+	// boundary's last answer: at+theta in [cacheLo, cacheLo+k) has boundary
+	// number cacheN.
+	cacheLo, cacheN int64
 }
 
 type sessionStatus uint8
@@ -63,16 +67,29 @@ func NewTracker(now clock.Time, tick, theta, maxTimeout time.Duration, rounding 
 	}
 	t.ring = make([]int32, size)
 	t.kms = tick.Milliseconds()
+	t.cacheLo, t.cacheN = -1<<62, 0 // no answer yet
 	t.next = t.roundNext(now)
 	return t
 }
 
 // boundary returns the number n and run time of the first bucket boundary
-// strictly after at (roundToNextInterval on the process clock, in whole ms).
+// strictly after at (roundToNextInterval on the process clock, in whole ms):
+// n = floor(floor((at+theta)/1ms)/kms) + 1 = floor((at+theta)/(kms·1ms)) + 1.
+// Touches come in time order, so the last answer's interval [lo, lo+k) of
+// at+theta (or the next one) almost always holds the new one: no division.
 func (t *Tracker) boundary(at clock.Time) (int64, clock.Time) {
-	local := (int64(at) + int64(t.theta)) / int64(time.Millisecond)
-	n := local/t.kms + 1
-	return n, clock.Time(n*t.kms*int64(time.Millisecond) - int64(t.theta))
+	x := int64(at) + int64(t.theta)
+	k := t.kms * int64(time.Millisecond)
+	switch d := x - t.cacheLo; {
+	case d >= 0 && d < k:
+	case d >= k && d < 2*k:
+		t.cacheN++
+		t.cacheLo += k
+	default:
+		t.cacheN = x/k + 1
+		t.cacheLo = (t.cacheN - 1) * k
+	}
+	return t.cacheN, clock.Time(t.cacheN*k - int64(t.theta))
 }
 
 // roundNext is roundToNextInterval on the process clock, returned as run
