@@ -795,9 +795,14 @@ func (w *World) send(id int32, d dir, m Message) {
 			x |= wireRejected
 		}
 	}
-	st := &cn.st[d]
+	w.write(id, cn, d, x)
+}
+
+// write puts packet x on connection id (cn = &w.conns[id]) in direction d:
+// on the wire, or behind the stream's lost packets.
+func (w *World) write(id int32, cn *connRec, d dir, x wire) {
 	w.written++
-	if len(st.lost) > 0 || st.waiting {
+	if st := &cn.st[d]; len(st.lost) > 0 || st.waiting {
 		w.hold(st, packet{w: x, sent: w.eng.Now()})
 		return
 	}
@@ -854,10 +859,11 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 		w.armRetransmit(id, d, p.sent)
 		return
 	}
-	if st.retries > 0 && w.tracer != nil {
-		if w.tracer != nil {
+	if st.retries != 0 || st.rto != 0 {
+		if st.retries > 0 && w.tracer != nil {
 			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
 		}
+		st.rto, st.retries = 0, 0
 	}
 	if w.check {
 		if w.net.down(cn.client, cn.server, d) {
@@ -868,13 +874,10 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 			w.fail("more packets delivered (%d) than written (%d)", w.delivered, w.written)
 		}
 	}
-	if st.retries != 0 || st.rto != 0 {
-		st.rto, st.retries = 0, 0
-	}
 	if d == c2s {
-		w.serverReceive(id, w.message(cn, x))
-	} else {
-		w.clientReceive(id, w.message(cn, x))
+		w.serverReceive(id, cn, x)
+	} else if cn.clientOpen {
+		w.clientInput(cn.client, deferredInput{kind: inMessage, local: cn.local, msg: w.message(cn, x)})
 	}
 }
 
@@ -1088,14 +1091,6 @@ func (w *World) closeServerConn(id int32, why string) {
 	w.send(id, s2c, Message{Kind: MsgClose})
 }
 
-func (w *World) clientReceive(id int32, m Message) {
-	cn := &w.conns[id]
-	if !cn.clientOpen {
-		return
-	}
-	w.clientInput(cn.client, deferredInput{kind: inMessage, local: cn.local, msg: m})
-}
-
 // ---------------------------------------------------------------- servers
 
 func (w *World) startServer(now clock.Time, s int32, restart bool) {
@@ -1173,8 +1168,9 @@ func (w *World) trackerTouch(now clock.Time, id int64, timeout time.Duration, ad
 	return true
 }
 
-func (w *World) serverReceive(id int32, m Message) {
-	cn := &w.conns[id]
+// serverReceive is a server process reading packet x on connection id
+// (cn = &w.conns[id]).
+func (w *World) serverReceive(id int32, cn *connRec, x wire) {
 	srv := &w.servers[cn.server]
 	if !srv.up || !cn.serverOpen || cn.serverIncarnation != srv.incarnation {
 		return // the process died or closed the connection: a reset
@@ -1190,8 +1186,9 @@ func (w *World) serverReceive(id int32, m Message) {
 	}
 	cn.lastRecv = now
 	leader := int(cn.server) == w.cfg.Leader
-	switch m.Kind {
+	switch m := MsgKind(x &^ wireRejected); m {
 	case MsgConnectRequest:
+		m := w.message(cn, x)
 		t := w.cfg.Server.Negotiate(m.Timeout)
 		cn.timeout = t
 		if w.tracer != nil {
@@ -1208,7 +1205,7 @@ func (w *World) serverReceive(id int32, m Message) {
 			return
 		}
 		reply := MsgPingReply
-		if m.Kind == MsgRequest {
+		if m == MsgRequest {
 			reply = MsgReply
 		}
 		if leader {
@@ -1221,7 +1218,7 @@ func (w *World) serverReceive(id int32, m Message) {
 				w.tracef(srv.name, "touch-queued", "session=%s", hexID(cn.session))
 			}
 		}
-		w.send(id, s2c, Message{Kind: reply, Session: cn.session})
+		w.write(id, cn, s2c, wire(reply))
 	case MsgClose:
 		cn.serverOpen = false
 		if w.tracer != nil {
