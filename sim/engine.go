@@ -101,7 +101,8 @@ type laneEnt struct {
 	a, b int32
 }
 
-// noEntry stands for an empty queue: it compares after every real entry.
+// noEntry stands for an empty queue: it compares after every real entry, and
+// its key is no real entry's (seq <= maxSeq).
 var noEntry = entry{at: clock.Never, key: ^uint64(0)}
 
 // NewEngine returns an engine at time zero that dispatches events to h.
@@ -152,8 +153,8 @@ func (e *Engine) PostOrdered(ev Event) { e.PostOn(0, ev) }
 // lane's last event.
 func (e *Engine) PostOn(l Lane, ev Event) {
 	q := &e.lanes[l]
-	if ev.At < q.last || ev.At < e.now {
-		e.outOfOrder(l, ev.At)
+	if ev.At < q.last || ev.At < e.now || q.tail-q.head == uint64(len(q.ring)) {
+		e.growLane(l, ev.At) // or panic
 	}
 	q.last = ev.At
 	e.seq++
@@ -164,22 +165,24 @@ func (e *Engine) PostOn(l Lane, ev Event) {
 	if q.head == q.tail {
 		e.heads[l] = entry{at: ev.At, key: key}
 	}
-	if q.tail-q.head == uint64(len(q.ring)) {
-		q.grow()
-	}
 	x := &q.ring[q.tail&uint64(len(q.ring)-1)]
 	x.at, x.key, x.x, x.a, x.b = ev.At, key, ev.X, ev.A, ev.B
 	q.tail++
 }
 
+// growLane is PostOn's rare path: an event out of order (a panic) or a full
+// ring (grown).
+//
 //go:noinline
-func (e *Engine) outOfOrder(l Lane, at clock.Time) {
-	panic(fmt.Sprintf("sim: lane %d: event at %v, before now %v or the lane's last event at %v", l, at, e.now, e.lanes[l].last))
+func (e *Engine) growLane(l Lane, at clock.Time) {
+	q := &e.lanes[l]
+	if at < q.last || at < e.now {
+		panic(fmt.Sprintf("sim: lane %d: event at %v, before now %v or the lane's last event at %v", l, at, e.now, q.last))
+	}
+	q.grow()
 }
 
 // grow doubles a full ring (at least 16 entries), keeping the order.
-//
-//go:noinline
 func (q *laneQ) grow() {
 	n := uint64(len(q.ring))
 	ring := make([]laneEnt, max(16, 2*n))
@@ -187,24 +190,6 @@ func (q *laneQ) grow() {
 		ring[i-q.head] = q.ring[i&(n-1)]
 	}
 	q.ring, q.tail, q.head = ring, q.tail-q.head, 0
-}
-
-// popLane moves lane l's first event into cur.
-func (e *Engine) popLane(l int) {
-	if l >= maxLanes {
-		panic("sim: no such lane")
-	}
-	q := &e.lanes[l]
-	mask := uint64(len(q.ring) - 1)
-	x := &q.ring[q.head&mask]
-	e.cur.At, e.cur.X, e.cur.A, e.cur.B, e.cur.Kind = x.at, x.x, x.a, x.b, uint16(x.key)
-	q.head++
-	h := noEntry
-	if q.head != q.tail {
-		n := &q.ring[q.head&mask]
-		h = entry{at: n.at, key: n.key}
-	}
-	e.heads[l] = h
 }
 
 // Schedule queues ev at ev.At and returns a Timer that can stop it. It panics
@@ -272,18 +257,23 @@ func (e *Engine) syncRoot() {
 
 // Peek returns the time of the next live event, or clock.Never if none.
 func (e *Engine) Peek() clock.Time {
+	e.settle()
 	top, _ := e.first()
 	return top.at
 }
 
-// first returns the first live entry and where it is (-1: the heap; l:
-// lane l), or noEntry.
-func (e *Engine) first() (entry, int) {
-	if e.rootFree { // the consumed root was not replaced by a push
+// settle removes a consumed root that no push replaced.
+func (e *Engine) settle() {
+	if e.rootFree {
 		e.rootFree = false
 		e.pop()
 		e.syncRoot()
 	}
+}
+
+// first returns the first live entry and where it is (-1: the heap; l:
+// lane l), or noEntry. The root must be settled.
+func (e *Engine) first() (entry, int) {
 	h := &e.heads
 	top, best := e.root, -1
 	if before(h[0], top) == 1 {
@@ -329,12 +319,26 @@ func (e *Engine) StepUntil(end clock.Time) bool {
 // (a direct call), instead of StepUntil's dispatch through the Handler
 // interface; it must not use Next with At or After events.
 func (e *Engine) Next(end clock.Time) *Event {
+	if e.rootFree {
+		e.settle()
+	}
 	top, best := e.first()
-	if top.at > end || top == noEntry {
+	if top.at > end || top.key == noEntry.key {
 		return nil
 	}
-	if best >= 0 {
-		e.popLane(best & (maxLanes - 1))
+	if best >= 0 { // pop lane best
+		l := best & (maxLanes - 1)
+		q := &e.lanes[l]
+		mask := uint64(len(q.ring) - 1)
+		x := &q.ring[q.head&mask]
+		e.cur.At, e.cur.X, e.cur.A, e.cur.B, e.cur.Kind = x.at, x.x, x.a, x.b, uint16(x.key)
+		q.head++
+		h := noEntry
+		if q.head != q.tail {
+			n := &q.ring[q.head&mask]
+			h = entry{at: n.at, key: n.key}
+		}
+		e.heads[l] = h
 	} else {
 		e.rootFree = true // removed lazily: a push from the handler replaces it
 		e.take(int32(top.key & slotMask))
