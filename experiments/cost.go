@@ -32,8 +32,8 @@ func (c Cost) String() string {
 // and the wall-clock time after which calibration stops refining.
 const (
 	calibrationStart  = 10 * time.Second
-	calibrationTarget = 20 * time.Millisecond  // per point: lengthen the horizon until a run takes this long
-	calibrationBudget = 200 * time.Millisecond // in total
+	calibrationTarget = 5 * time.Millisecond   // per point: lengthen the horizon until a run takes this long
+	calibrationBudget = 100 * time.Millisecond // in total
 	calibrationPoints = 4
 )
 
@@ -41,7 +41,7 @@ const (
 // workers workers (<= 0: GOMAXPROCS). It calibrates on this machine: it runs
 // replication 0 of up to four points spread over the sweep, on horizons cut
 // short (at least 10 s of simulated time, lengthened while a run takes under
-// 20 ms, about 0.2 s of wall-clock time in all), and extrapolates events and
+// 5 ms, at most 0.1 s of wall-clock time in all), and extrapolates events and
 // time linearly to the full horizon. It then runs one calibration
 // replication on every worker at once, to measure the speed-up the machine
 // really gives (other processes, shared cores). Memory is the in-flight
