@@ -29,34 +29,36 @@ import (
 //	    on readable packet: lastHeard = now   // ConnectResponse(0) -> Expired
 //	on error: close socket, sleep 100 ms, queue Disconnected (once per episode)
 type Client struct {
-	ID      int32
-	version Version
-	treq    time.Duration // requested session timeout T_req
-	fixedR  time.Duration // closed-form oracle: no sleeps, no connect timeout
-	rng     *rand.Rand    // the U[0,1000) sleeps
-	hosts   []int32       // the connect string after the one-time shuffle
+	// The fields an idle connected loop touches on every wakeup come first,
+	// so that they share one cache line.
+	phase     clientPhase
+	version   Version
+	traced    bool       // emit EffNote effects (only the trace reads them)
+	lastState State      // the event thread's last delivered state (dedup)
+	conn      int32      // number of the current socket; sockets are numbered 1, 2, ...
+	lastSend  int64      // ms
+	lastHeard int64      // ms
+	rt, ct    int64      // read and connect timeouts, ms
+	wakeAt    clock.Time // the loop timer last set; clock.Never: none
+	sessionID int64      // 0 until the first handshake
+	outp      *[]Effect  // effects of the current call; valid until the next call
+
+	ID     int32
+	treq   time.Duration // requested session timeout T_req
+	fixedR time.Duration // closed-form oracle: no sleeps, no connect timeout
+	rng    *rand.Rand    // the U[0,1000) sleeps
+	hosts  []int32       // the connect string after the one-time shuffle
 
 	// StaticHostProvider (3.4+): currentIndex and lastIndex; for 3.3,
 	// lastIndex is the last TCP-connected index.
 	current, last int32
 
-	phase          clientPhase
-	conn           int32 // number of the current socket; sockets are numbered 1, 2, ...
 	connHost       int32 // host index of the current socket
 	firstConnect   bool  // isFirstConnect: no TCP connect has succeeded yet
 	everAttempted  bool  // 3.3: the very first attempt skips the random sleep
-	sessionID      int64 // 0 until the first handshake
 	negotiated     time.Duration
-	rt, ct         int64      // read and connect timeouts, ms
-	expiration     int64      // 3.9: 4T/3, ms
-	lastSend       int64      // ms
-	lastHeard      int64      // ms
-	lastState      State      // the event thread's last delivered state (dedup)
-	pendingReplies int32      // application requests awaiting a reply
-	traced         bool       // emit EffNote effects (only the trace reads them)
-	wakeAt         clock.Time // the loop timer last set; clock.Never: none
-
-	outp *[]Effect // effects of the current call; valid until the next call
+	expiration     int64 // 3.9: 4T/3, ms
+	pendingReplies int32 // application requests awaiting a reply
 }
 
 type clientPhase uint8
@@ -198,11 +200,11 @@ func (c *Client) Renew(now clock.Time) []Effect {
 func (c *Client) Crash(now clock.Time) []Effect {
 	c.begin()
 	if conn := c.Conn(); conn != 0 {
-		c.emit(Effect{Kind: EffClose, Conn: conn})
+		c.emit(EffClose).Conn = conn
 	}
 	c.phase = phaseCrashed
 	c.setWake(now, clock.Never)
-	c.note("client-crashed", 0)
+	c.note(noteClientCrashed, 0)
 	return *c.outp
 }
 
@@ -239,8 +241,8 @@ func (c *Client) OnTCPConnected(now clock.Time, conn int32) []Effect {
 		c.last = c.connHost // lastConnectIndex is set at TCP connect in 3.3
 	}
 	c.phase = phaseHandshake
-	c.note("tcp-connected", 0)
-	c.emit(Effect{Kind: EffSend, Conn: conn, Msg: Message{Kind: MsgConnectRequest, Session: c.sessionID, Timeout: c.treq}})
+	c.note(noteTCPConnected, 0)
+	c.send(conn, Message{Kind: MsgConnectRequest, Session: c.sessionID, Timeout: c.treq})
 	c.iterate(now)
 	return *c.outp
 }
@@ -252,7 +254,7 @@ func (c *Client) OnTCPFailed(now clock.Time, conn int32) []Effect {
 	if conn != c.conn || c.phase != phaseConnecting {
 		return *c.outp
 	}
-	c.note("connect-refused", 0)
+	c.note(noteConnectRefused, 0)
 	c.fail(now)
 	return *c.outp
 }
@@ -264,7 +266,7 @@ func (c *Client) OnAborted(now clock.Time, conn int32) []Effect {
 	if conn != c.Conn() {
 		return *c.outp
 	}
-	c.note("connection-aborted", 0)
+	c.note(noteConnectionAborted, 0)
 	c.fail(now)
 	return *c.outp
 }
@@ -278,7 +280,7 @@ func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 	ms := now.Millis()
 	switch m.Kind {
 	case MsgClose:
-		c.note("end-of-stream", 0)
+		c.note(noteEndOfStream, 0)
 		c.fail(now)
 		return *c.outp
 	case MsgConnectResponse:
@@ -292,13 +294,13 @@ func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 		}
 	case MsgPingReply:
 		c.lastHeard = ms
-		c.note("ping-reply", 0)
+		c.note(notePingReply, 0)
 	case MsgReply:
 		c.lastHeard = ms
 		if c.pendingReplies > 0 {
 			c.pendingReplies--
 		}
-		c.note("reply", 0)
+		c.note(noteReply, 0)
 	}
 	c.iterate(now)
 	return *c.outp
@@ -308,13 +310,13 @@ func (c *Client) OnMessage(now clock.Time, conn int32, m Message) []Effect {
 func (c *Client) OnRequest(now clock.Time) []Effect {
 	c.begin()
 	if c.phase != phaseConnected {
-		c.note("request-failed", 0) // CONNECTIONLOSS while not connected
+		c.note(noteRequestFailed, 0) // CONNECTIONLOSS while not connected
 		return *c.outp
 	}
-	c.emit(Effect{Kind: EffSend, Conn: c.conn, Msg: Message{Kind: MsgRequest, Session: c.sessionID}})
+	c.send(c.conn, Message{Kind: MsgRequest, Session: c.sessionID})
 	c.lastSend = now.Millis()
 	c.pendingReplies++
-	c.note("request-sent", 0)
+	c.note(noteRequestSent, 0)
 	c.iterate(now)
 	return *c.outp
 }
@@ -322,9 +324,9 @@ func (c *Client) OnRequest(now clock.Time) []Effect {
 // onConnected is ClientCnxn.onConnected for a ConnectResponse.
 func (c *Client) onConnected(now clock.Time, m Message) {
 	if m.Timeout <= 0 {
-		c.note("session-expired-at-server", 0)
+		c.note(noteSessionExpiredAtServer, 0)
 		c.phase = phaseClosed
-		c.emit(Effect{Kind: EffClose, Conn: c.conn})
+		c.emit(EffClose).Conn = c.conn
 		c.setWake(now, clock.Never)
 		c.deliver(Expired)
 		return
@@ -354,18 +356,18 @@ func (c *Client) iterate(now clock.Time) {
 		to = c.ct - idleRecv
 	}
 	if c.version == V39 && c.sessionID != 0 && c.expiration-idleRecv <= 0 {
-		c.note("client-session-timeout", time.Duration(idleRecv)*time.Millisecond)
+		c.note(noteClientSessionTimeout, time.Duration(idleRecv)*time.Millisecond)
 		c.phase = phaseClosed
-		c.emit(Effect{Kind: EffClose, Conn: c.conn})
+		c.emit(EffClose).Conn = c.conn
 		c.setWake(now, clock.Never)
 		c.deliver(Expired)
 		return
 	}
 	if to <= 0 {
 		if c.phase == phaseConnected {
-			c.note("read-timeout", time.Duration(idleRecv)*time.Millisecond)
+			c.note(noteReadTimeout, time.Duration(idleRecv)*time.Millisecond)
 		} else {
-			c.note("connect-timeout", time.Duration(idleRecv)*time.Millisecond)
+			c.note(noteConnectTimeout, time.Duration(idleRecv)*time.Millisecond)
 		}
 		c.fail(now)
 		return
@@ -380,8 +382,8 @@ func (c *Client) iterate(now clock.Time) {
 			due = next <= 0 || idleSend > maxPingSilence
 		}
 		if due {
-			c.emit(Effect{Kind: EffSend, Conn: c.conn, Msg: Message{Kind: MsgPing, Session: c.sessionID}})
-			c.note("ping-sent", 0)
+			c.send(c.conn, Message{Kind: MsgPing, Session: c.sessionID})
+			c.note(notePingSent, 0)
 			c.lastSend = ms
 			next = c.rt / 2 // the queued ping wakes the loop, which finds idleSend = 0
 		}
@@ -393,7 +395,7 @@ func (c *Client) iterate(now clock.Time) {
 // fail is the catch block: close the socket, fail pending requests, then
 // sleep 100 ms in cleanup before Disconnected is queued.
 func (c *Client) fail(now clock.Time) {
-	c.emit(Effect{Kind: EffClose, Conn: c.conn})
+	c.emit(EffClose).Conn = c.conn
 	c.pendingReplies = 0
 	if c.fixedR > 0 {
 		c.afterCleanup(now)
@@ -420,7 +422,7 @@ func (c *Client) afterCleanup(now clock.Time) {
 func (c *Client) nextHost(now clock.Time) {
 	if c.version == V33 {
 		if c.everAttempted && c.fixedR == 0 {
-			c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, "reconnect-delay")
+			c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, noteReconnectDelay)
 			return
 		}
 		c.everAttempted = true
@@ -440,19 +442,19 @@ func (c *Client) startConnect(now clock.Time) {
 			c.last = 0
 		}
 		if spin {
-			c.sleep(now, phaseSpin, spinDelay, "spin-delay")
+			c.sleep(now, phaseSpin, spinDelay, noteSpinDelay)
 			return
 		}
 	}
 	c.connHost = c.current
 	if c.version != V33 && !c.firstConnect && c.fixedR == 0 {
-		c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, "reconnect-delay")
+		c.sleep(now, phaseJitter, time.Duration(c.rng.IntN(1000))*time.Millisecond, noteReconnectDelay)
 		return
 	}
 	c.connect(now)
 }
 
-func (c *Client) sleep(now clock.Time, p clientPhase, d time.Duration, note string) {
+func (c *Client) sleep(now clock.Time, p clientPhase, d time.Duration, note Note) {
 	c.phase = p
 	c.note(note, d)
 	c.setWake(now, now.Add(d))
@@ -462,7 +464,8 @@ func (c *Client) sleep(now clock.Time, p clientPhase, d time.Duration, note stri
 func (c *Client) connect(now clock.Time) {
 	c.conn++
 	c.phase = phaseConnecting
-	c.emit(Effect{Kind: EffConnect, Conn: c.conn, Server: c.hosts[c.connHost]})
+	e := c.emit(EffConnect)
+	e.Conn, e.Server = c.conn, c.hosts[c.connHost]
 	ms := now.Millis()
 	c.lastSend = ms
 	if c.version != V39 {
@@ -478,10 +481,30 @@ func (c *Client) deliver(s State) {
 		return
 	}
 	c.lastState = s
-	c.emit(Effect{Kind: EffState, State: s})
+	c.emit(EffState).State = s
 }
 
-func (c *Client) emit(e Effect) { *c.outp = append(*c.outp, e) }
+// emit appends an effect of kind k and returns it to be filled in (no
+// temporary copy of the struct).
+func (c *Client) emit(k EffectKind) *Effect {
+	out := *c.outp
+	n := len(out)
+	if n == cap(out) {
+		out = append(out, Effect{})
+	}
+	out = out[:n+1]
+	*c.outp = out
+	e := &out[n]
+	*e = Effect{}
+	e.Kind = k
+	return e
+}
+
+// send writes m on socket conn.
+func (c *Client) send(conn int32, m Message) {
+	e := c.emit(EffSend)
+	e.Conn, e.Msg = conn, m
+}
 
 // setWake sets the loop's timer to at. Setting it again to the same future
 // instant changes nothing, so no effect is emitted (a reply that leaves the
@@ -491,11 +514,12 @@ func (c *Client) setWake(now, at clock.Time) {
 		return
 	}
 	c.wakeAt = at
-	c.emit(Effect{Kind: EffWake, At: at})
+	c.emit(EffWake).At = at
 }
 
-func (c *Client) note(word string, d time.Duration) {
+func (c *Client) note(n Note, d time.Duration) {
 	if c.traced {
-		*c.outp = append(*c.outp, Effect{Kind: EffNote, Note: word, Dur: d, Conn: c.conn})
+		e := c.emit(EffNote)
+		e.Note, e.Dur, e.Conn = n, d, c.conn
 	}
 }

@@ -39,3 +39,10 @@ func TestTrackerBoundaryMatchesJava(t *testing.T) {
 		}
 	}
 }
+
+// Every word a Client can note is a trace vocabulary word.
+func TestNoteWordsAreInTheVocabulary(t *testing.T) {
+	for n := noteNone + 1; int(n) < len(noteWords); n++ {
+		require.Contains(t, Vocabulary, n.String(), "note %d", n)
+	}
+}

@@ -94,19 +94,21 @@ type SharedEpisode struct {
 var ErrInvariant = errors.New("model: invariant violated")
 
 type clientSlot struct {
-	c         Client // the client's loop
-	id        int32
-	probe     bool
-	wakeGen   uint32     // generation of the armed loop timer; older firings are stale
-	wakeArmed bool       // a loop timer is pending
+	// What a wakeup of an idle client reads comes first: these fields and
+	// the start of c share a cache line.
 	wakeAt    clock.Time // when the armed loop timer fires
-	request   sim.Timer
-	requests  *Sampler
-	conn      int32 // global id of the client's current socket
+	wakeGen   uint32     // generation of the armed loop timer; older firings are stale
+	conn      int32      // global id of the client's current socket
+	paused    int32
+	wakeArmed bool // a loop timer is pending
+	wakeDue   bool
+	probe     bool
+	c         Client // the client's loop
 
-	paused  int32
-	wakeDue bool
-	extra   *clientExtra // rarely needed state, allocated on first use
+	id       int32
+	request  sim.Timer
+	requests *Sampler
+	extra    *clientExtra // rarely needed state, allocated on first use
 
 	connectedSince clock.Time // clock.Never when not SyncConnected
 	lastDown       clock.Time // start of the current disconnected interval
@@ -115,6 +117,7 @@ type clientSlot struct {
 	expiries       int32
 	exposure       exposure
 	crashedAt      clock.Time
+	_              [16]byte // 320 bytes: every slot starts a cache line
 }
 
 // clientExtra is per-client state that most runs never need.
@@ -190,34 +193,36 @@ const (
 )
 
 type connRec struct {
-	serial                int32 // the connection's number in traces (never reused)
+	// What delivering a packet reads comes first (one cache line).
 	refs                  int32 // pending events, timers and held packets that name this record
 	client, local, server int32
+	serverIncarnation     uint32
 	state                 connState
 	clientOpen            bool
 	serverOpen            bool
-	synWaiting            bool // ideal transport: SYN held until the outage ends
-	serverIncarnation     uint32
-	synTries              int32
+	synWaiting            bool          // ideal transport: SYN held until the outage ends
 	session               int64         // server side: the session bound to the connection
 	timeout               time.Duration // server side: the negotiated timeout
-	reqSession            int64         // the ConnectRequest's session (client side)
 	lastRecv              clock.Time
-	synFirst              clock.Time
-	synTimer              sim.Timer
 	st                    [2]stream
+
+	serial     int32 // the connection's number in traces (never reused)
+	synTries   int32
+	reqSession int64 // the ConnectRequest's session (client side)
+	synFirst   clock.Time
+	synTimer   sim.Timer
 }
 
 // stream is one direction of a connection as the kernels see it. Packets in
 // flight travel inside their delivery events; the stream only orders them and
 // holds what an outage dropped.
 type stream struct {
-	lastArrival clock.Time
 	lost        []packet      // dropped, waiting for retransmission (head of line)
 	rto         time.Duration // current retransmission timeout; 0 when nothing is lost
-	timer       sim.Timer
 	retries     int32
 	waiting     bool // ideal transport: held until the outage ends
+	lastArrival clock.Time
+	timer       sim.Timer
 }
 
 // wire is a packet as it travels: its kind, plus wireRejected on a
@@ -574,7 +579,7 @@ func (w *World) clientEffects(ci int32, effs []Effect) {
 			renew = renew || e.State == Expired
 		case EffNote:
 			if w.tracer != nil {
-				w.trace(cl.name(), e.Note, w.noteDetail(cl, e))
+				w.trace(cl.name(), e.Note.String(), w.noteDetail(cl, e))
 			}
 		}
 	}
@@ -593,11 +598,11 @@ func (w *World) noteDetail(cl *clientSlot, e *Effect) string {
 		conn = "conn=" + strconv.Itoa(int(w.conns[cl.conn].serial))
 	}
 	switch e.Note {
-	case "spin-delay", "reconnect-delay":
+	case noteSpinDelay, noteReconnectDelay:
 		return "sleep=" + Duration(e.Dur)
-	case "read-timeout", "connect-timeout", "client-session-timeout":
+	case noteReadTimeout, noteConnectTimeout, noteClientSessionTimeout:
 		return "idle=" + Duration(e.Dur) + " " + conn
-	case "ping-sent", "request-sent":
+	case notePingSent, noteRequestSent:
 		return conn + " session=" + hexID(cl.c.SessionID())
 	}
 	return conn
