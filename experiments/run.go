@@ -303,6 +303,18 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			run := opts.model
+			if run == nil {
+				var world *model.World // this worker's, recycled from one replication to the next
+				run = func(cfg model.Config, mo model.Options) (model.Stats, error) {
+					w, err := model.Recycle(world, cfg, mo)
+					if err != nil {
+						return model.Stats{}, err
+					}
+					world = w
+					return w.Run()
+				}
+			}
 			for first := range jobs {
 				out := chunkOutcome{first: first}
 				for seq := first; seq < min(first+chunk, remaining); seq++ {
@@ -311,7 +323,7 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 					}
 					j := jobOf(seq)
 					p := points[j/reps]
-					r := replicate(opts.model, j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
+					r := replicate(run, j, ReplicationConfig(s.Seed, p, j%reps), p.Index, j%reps, opts.Check)
 					o := outcome{err: r.err}
 					if r.err == nil {
 						o.sum = summarize(r.stats)

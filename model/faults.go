@@ -44,7 +44,7 @@ func (w *World) buildFaults() {
 		}
 	}
 	// Built in place: each process's distribution points at its own stream.
-	w.faults = make([]faultProc, 0, n)
+	w.faults = resize(w.faults, 0, n)
 	for fi := range w.cfg.Faults {
 		f := &w.cfg.Faults[fi]
 		targets := []int{f.Target.Client}

@@ -49,12 +49,19 @@ type pathState struct {
 	lastStart clock.Time // start of the latest cut
 }
 
-func newNetwork(clients, servers int, latency *Sampler) *Network {
-	n := &Network{
-		perClient: make([][2]pathState, clients),
-		perServer: make([][2]pathState, servers),
-		perPair:   map[[2]int32]*[2]pathState{},
-		clientCut: make([]uint64, (clients+63)/64),
+// newNetwork returns a network with every path up, reusing old's memory
+// (nil: none).
+func newNetwork(old *Network, clients, servers int, latency *Sampler) *Network {
+	n := old
+	if n == nil {
+		n = &Network{perPair: map[[2]int32]*[2]pathState{}}
+	}
+	clear(n.perPair)
+	*n = Network{
+		perClient: resize(n.perClient, clients, 0),
+		perServer: resize(n.perServer, servers, 0),
+		perPair:   n.perPair,
+		clientCut: resize(n.clientCut, (clients+63)/64, 0),
 		latency:   latency,
 	}
 	if latency.law.Kind == LawFixed {

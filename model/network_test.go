@@ -18,7 +18,7 @@ func TestNetworkLossAgainstDefinition(t *testing.T) {
 	for seed := range uint64(50) {
 		rng := rand.New(rand.NewPCG(seed, 9))
 		fixed := Fixed(time.Millisecond)
-		n := newNetwork(clients, servers, NewSampler(fixed, rng))
+		n := newNetwork(nil, clients, servers, NewSampler(fixed, rng))
 		type cut struct {
 			client, server int
 			d              Direction

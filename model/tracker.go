@@ -57,15 +57,24 @@ type trackedSession struct {
 // ahead of the run's by theta in [0, tick). maxTimeout bounds every
 // session's timeout (the server's maxSessionTimeout).
 func NewTracker(now clock.Time, tick, theta, maxTimeout time.Duration, rounding bool) *Tracker {
+	return recycleTracker(nil, now, tick, theta, maxTimeout, rounding)
+}
+
+// recycleTracker is NewTracker reusing old's memory (nil: none).
+func recycleTracker(old *Tracker, now clock.Time, tick, theta, maxTimeout time.Duration, rounding bool) *Tracker {
 	if tick <= 0 || theta < 0 || theta >= tick {
 		panic(fmt.Sprintf("model: tracker tick %v, theta %v", tick, theta))
 	}
-	t := &Tracker{tick: tick, theta: theta, rounding: rounding, sessions: make([]trackedSession, 1, 4)}
+	t := old
+	if t == nil {
+		t = &Tracker{}
+	}
+	*t = Tracker{tick: tick, theta: theta, rounding: rounding, sessions: resize(t.sessions, 1, 4), ring: t.ring}
 	size := 1 // a power of two, so that a boundary's ring index is a mask
 	for size < int(maxTimeout/tick)+3 {
 		size *= 2
 	}
-	t.ring = make([]int32, size)
+	t.ring = resize(t.ring, size, 0)
 	t.kms = tick.Milliseconds()
 	t.cacheLo, t.cacheN = -1<<62, 0 // no answer yet
 	t.next = t.roundNext(now)

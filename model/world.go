@@ -261,24 +261,42 @@ const (
 )
 
 // NewWorld builds a run from cfg (defaults applied, then validated).
-func NewWorld(cfg Config, opts Options) (*World, error) {
+func NewWorld(cfg Config, opts Options) (*World, error) { return Recycle(nil, cfg, opts) }
+
+// Recycle is NewWorld reusing the memory of old (nil: none), a world whose
+// run is over and which is not used again: a worker that runs many short
+// replications allocates almost nothing per replication. The new world
+// shares nothing observable with old; its run is the same as NewWorld's.
+func Recycle(old *World, cfg Config, opts Options) (*World, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	w := &World{cfg: cfg, tracer: opts.Tracer, check: opts.Check}
-	w.eng = sim.NewEngine(w)
+	w := old
+	if w == nil {
+		w = &World{}
+	}
+	*w = World{cfg: cfg, tracer: opts.Tracer, check: opts.Check,
+		eng: w.eng, net: w.net, clients: w.clients, rngs: w.rngs, rands: w.rands, effects: w.effects,
+		servers: w.servers, conns: w.conns, sessions: w.sessions, faults: w.faults, waiters: w.waiters[:0],
+		expired: w.expired[:0], freeConns: w.freeConns[:0], lostPool: w.lostPool}
+	if w.eng == nil {
+		w.eng = sim.NewEngine(w)
+	} else {
+		w.eng.Reset()
+	}
 	w.pingLane = w.eng.NewLane()
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
 	w.pingDelay = PingPeriod(t)
-	w.net = newNetwork(cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
-	w.conns = make([]connRec, 1, cfg.Clients+2+cfg.Clients/16) // reconnects append more
-	w.sessions = make([]sessionRec, 1, cfg.Clients+2+cfg.Clients/16)
+	w.net = newNetwork(w.net, cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
+	w.conns = resize(w.conns, 1, cfg.Clients+2+cfg.Clients/16) // reconnects append more
+	w.sessions = resize(w.sessions, 1, cfg.Clients+2+cfg.Clients/16)
 	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
 
-	w.servers = make([]serverProc, cfg.Servers)
+	w.servers = resize(w.servers, cfg.Servers, 0)
 	for i := range w.servers {
 		s := &w.servers[i]
+		*s = serverProc{tracker: s.tracker, touches: s.touches[:0], batches: s.batches[:0], deadlines: s.deadlines[:0]}
 		s.name = "server-" + strconv.Itoa(i)
 		s.clockRand = sim.Stream(cfg.Seed, "server-clock", uint64(i))
 		w.startServer(0, int32(i), false)
@@ -295,10 +313,10 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	for i, h := range cfg.Client.Hosts {
 		hosts[i] = int32(h)
 	}
-	w.clients = make([]clientSlot, n)
-	w.rngs = make([]rand.PCG, n)
-	w.rands = make([]rand.Rand, n)
-	w.effects = make([]Effect, 0, 4)
+	w.clients = resize(w.clients, n, 0)
+	w.rngs = resize(w.rngs, n, 0)
+	w.rands = resize(w.rands, n, 0)
+	w.effects = resize(w.effects, 0, 4)
 	hostsBuf := make([]int32, n*len(hosts))
 	for i := range w.clients {
 		w.rngs[i] = *sim.NewSource(cfg.Seed, "client", uint64(i))
@@ -329,6 +347,17 @@ func NewWorld(cfg Config, opts Options) (*World, error) {
 	}
 	w.buildFaults()
 	return w, nil
+}
+
+// resize returns s with n zero elements and room for at least c, reusing
+// its array when it is large enough.
+func resize[T any](s []T, n, c int) []T {
+	if cap(s) < max(n, c) {
+		return make([]T, n, max(n, c))
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // Run simulates cfg up to its horizon and returns the counters.
@@ -1114,7 +1143,7 @@ func (w *World) startServer(now clock.Time, s int32, restart bool) {
 		return
 	}
 	sc := w.cfg.Server
-	srv.tracker = NewTracker(now, sc.TickTime, srv.theta, sc.MaxSessionTimeout, !sc.NoBucketRounding)
+	srv.tracker = recycleTracker(srv.tracker, now, sc.TickTime, srv.theta, sc.MaxSessionTimeout, !sc.NoBucketRounding)
 	restored := 0
 	for id := range w.sessions {
 		if w.sessions[id].alive {

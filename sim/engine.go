@@ -111,6 +111,19 @@ func NewEngine(h Handler) *Engine {
 		heads: [maxLanes]entry{noEntry, noEntry, noEntry, noEntry}}
 }
 
+// Reset empties the engine and puts it back at time zero with one lane,
+// keeping its memory: the next run allocates nothing its predecessor already
+// had.
+func (e *Engine) Reset() {
+	clear(e.fns)
+	*e = Engine{handler: e.handler, heap: e.heap[:0], slots: e.slots[:0], free: e.free[:0],
+		fns: e.fns[:0], freeFns: e.freeFns[:0], nlanes: 1, root: noEntry,
+		heads: [maxLanes]entry{noEntry, noEntry, noEntry, noEntry}, lanes: e.lanes}
+	for i := range e.lanes {
+		e.lanes[i] = laneQ{ring: e.lanes[i].ring}
+	}
+}
+
 // Now is the current virtual time.
 func (e *Engine) Now() clock.Time { return e.now }
 

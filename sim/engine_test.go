@@ -263,3 +263,27 @@ func TestStreamsAreIndependent(t *testing.T) {
 	assert.NotEqual(t, Stream(7, "client-jitter", 0).Uint64(), Stream(7, "network", 0).Uint64())
 	assert.NotEqual(t, Stream(7, "x", 0).Uint64(), Stream(8, "x", 0).Uint64())
 }
+
+// A reset engine runs a schedule exactly as a new one does.
+func TestResetEngineRunsLikeANewOne(t *testing.T) {
+	run := func(e *Engine, r *recorder) []int32 {
+		r.got = nil
+		l := e.NewLane()
+		for i := range int32(40) {
+			e.Schedule(Event{At: clock.Time(i % 7), A: i})
+			e.PostOn(l, Event{At: clock.Time(i), A: 100 + i})
+			e.PostOrdered(Event{At: clock.Time(2 * i), A: 200 + i})
+		}
+		e.RunUntil(1000)
+		return r.got
+	}
+	r := &recorder{}
+	e := NewEngine(r)
+	want := run(e, r)
+	e.Schedule(Event{At: 2000, A: -1}) // left pending
+	e.PostOrdered(Event{At: 3000, A: -2})
+	e.Reset()
+	assert.Equal(t, clock.Time(0), e.Now())
+	assert.Zero(t, e.Pending())
+	assert.Equal(t, want, run(e, r))
+}
