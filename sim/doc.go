@@ -12,7 +12,9 @@
 //     events whose times never decrease in the order they are put there —
 //     any constant delay from Now — in rings of 32-byte entries instead of
 //     the heap; they still run in (time, seq) order with everything else.
-//     Lane events cannot be cancelled.
+//     Lane events cannot be cancelled. An engine has at most two lanes (the
+//     default one and one from NewLane): every lane's head is compared, branch
+//     free, on every event.
 //     Stop is O(1): it bumps the timer's generation, and the stale entry is
 //     dropped unseen when it reaches the front of the queue. A Timer whose event
 //     already ran or was stopped is recognised and ignored.

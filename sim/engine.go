@@ -70,7 +70,7 @@ type Engine struct {
 	rootFree bool
 	// root is the heap's root, always a live entry unless rootFree;
 	// heads[l] is lane l's first entry. noEntry marks an empty queue (and an
-	// unused lane). Choosing the next event compares these five entries only.
+	// unused lane). Choosing the next event compares these three entries only.
 	root  entry
 	heads [maxLanes]entry
 	// lanes are FIFOs of events whose times never decrease in scheduling
@@ -79,8 +79,9 @@ type Engine struct {
 	nlanes int
 }
 
-// maxLanes bounds NewLane: the lanes' heads are compared on every event.
-const maxLanes = 4
+// maxLanes bounds NewLane (the default lane and one more: what the model
+// needs); every lane's head is compared on every event. A power of two.
+const maxLanes = 2
 
 // Lane names a FIFO lane of an Engine (see NewLane).
 type Lane int32
@@ -108,7 +109,7 @@ var noEntry = entry{at: clock.Never, key: ^uint64(0)}
 // NewEngine returns an engine at time zero that dispatches events to h.
 func NewEngine(h Handler) *Engine {
 	return &Engine{handler: h, heap: make([]entry, 0, 16), nlanes: 1, root: noEntry,
-		heads: [maxLanes]entry{noEntry, noEntry, noEntry, noEntry}}
+		heads: [maxLanes]entry{noEntry, noEntry}}
 }
 
 // Reset empties the engine and puts it back at time zero with one lane,
@@ -118,7 +119,7 @@ func (e *Engine) Reset() {
 	clear(e.fns)
 	*e = Engine{handler: e.handler, heap: e.heap[:0], slots: e.slots[:0], free: e.free[:0],
 		fns: e.fns[:0], freeFns: e.freeFns[:0], nlanes: 1, root: noEntry,
-		heads: [maxLanes]entry{noEntry, noEntry, noEntry, noEntry}, lanes: e.lanes}
+		heads: [maxLanes]entry{noEntry, noEntry}, lanes: e.lanes}
 	for i := range e.lanes {
 		e.lanes[i] = laneQ{ring: e.lanes[i].ring}
 	}
@@ -294,12 +295,6 @@ func (e *Engine) first() (entry, int) {
 	}
 	if before(h[1], top) == 1 {
 		top, best = h[1], 1
-	}
-	if before(h[2], top) == 1 {
-		top, best = h[2], 2
-	}
-	if before(h[3], top) == 1 {
-		top, best = h[3], 3
 	}
 	return top, best
 }
