@@ -27,9 +27,15 @@ type Tracker struct {
 	rounding bool
 
 	sessions []trackedSession // indexed by session id; id 0 is unused
-	ring     []int32          // bucket heads (session ids), indexed by boundary number mod len
-	next     clock.Time       // run time of the next boundary the expirer drains
-	kms      int64            // tick in whole ms
+	// ring holds the buckets, indexed by boundary number mod len: the ids
+	// of the sessions touched into each, in touch order. A session that a
+	// later touch moved to a later bucket stays behind as a stale entry
+	// (its deadline no longer matches), so a touch never edits another
+	// session's links: it appends one id.
+	ring  [][]int32
+	spare [][]int32  // drained buckets' arrays, for the next buckets to fill
+	next  clock.Time // run time of the next boundary the expirer drains
+	kms   int64      // tick in whole ms
 
 	// boundary's last answer: at+theta in [cacheLo, cacheLo+k) has boundary
 	// number cacheN.
@@ -45,12 +51,10 @@ const (
 )
 
 type trackedSession struct {
-	timeout    time.Duration
-	deadline   clock.Time // E, run time
-	lastTouch  clock.Time
-	prev, next int32 // bucket list links (0 = none)
-	slot       int32 // ring index of the bucket it is linked in
-	status     sessionStatus
+	timeout   time.Duration
+	deadline  clock.Time // E, run time
+	lastTouch clock.Time
+	status    sessionStatus
 }
 
 // NewTracker starts a tracker at run time now for a process whose clock is
@@ -69,12 +73,18 @@ func recycleTracker(old *Tracker, now clock.Time, tick, theta, maxTimeout time.D
 	if t == nil {
 		t = &Tracker{}
 	}
-	*t = Tracker{tick: tick, theta: theta, rounding: rounding, sessions: resize(t.sessions, 1, 4), ring: t.ring}
 	size := 1 // a power of two, so that a boundary's ring index is a mask
 	for size < int(maxTimeout/tick)+3 {
 		size *= 2
 	}
-	t.ring = resize(t.ring, size, 0)
+	spare := t.spare // keep the buckets' arrays
+	for _, b := range t.ring {
+		if b != nil {
+			spare = append(spare, b[:0])
+		}
+	}
+	*t = Tracker{tick: tick, theta: theta, rounding: rounding, sessions: resize(t.sessions, 1, 4),
+		ring: resize(t.ring, size, 0), spare: spare}
 	t.kms = tick.Milliseconds()
 	t.cacheLo, t.cacheN = -1<<62, 0 // no answer yet
 	t.next = t.roundNext(now)
@@ -147,10 +157,13 @@ func (t *Tracker) Touch(now clock.Time, id int64, timeout time.Duration) (clock.
 	}
 	n, d := t.boundary(now.Add(timeout))
 	if d != s.deadline {
-		t.unlink(id)
 		s.deadline = d
-		s.slot = int32(n & int64(len(t.ring)-1))
-		t.link(id)
+		b := &t.ring[n&int64(len(t.ring)-1)]
+		if *b == nil && len(t.spare) > 0 { // an empty bucket takes a drained one's array
+			*b = t.spare[len(t.spare)-1]
+			t.spare = t.spare[:len(t.spare)-1]
+		}
+		*b = append(*b, int32(id))
 	}
 	return d, true
 }
@@ -161,33 +174,6 @@ func (t *Tracker) slot(d clock.Time) int {
 	return int(n & int64(len(t.ring)-1))
 }
 
-func (t *Tracker) link(id int64) {
-	s := &t.sessions[id]
-	i := s.slot
-	head := t.ring[i]
-	s.prev, s.next = 0, head
-	if head != 0 {
-		t.sessions[head].prev = int32(id)
-	}
-	t.ring[i] = int32(id)
-}
-
-func (t *Tracker) unlink(id int64) {
-	s := &t.sessions[id]
-	if s.deadline == clock.Never {
-		return
-	}
-	if s.prev != 0 {
-		t.sessions[s.prev].next = s.next
-	} else if i := s.slot; t.ring[i] == int32(id) {
-		t.ring[i] = s.next
-	}
-	if s.next != 0 {
-		t.sessions[s.next].prev = s.prev
-	}
-	s.prev, s.next = 0, 0
-}
-
 // Expire is the expirer waking at NextBoundary: it marks every session of
 // that bucket closing, appends their ids to into (in bucket order) and
 // advances the boundary by one tick.
@@ -195,16 +181,18 @@ func (t *Tracker) Expire(now clock.Time, into []int64) []int64 {
 	if now != t.next {
 		panic(fmt.Sprintf("model: expirer ran at %v, boundary is %v", now, t.next))
 	}
-	i := t.slot(now)
-	for id := t.ring[i]; id != 0; {
-		s := &t.sessions[id]
-		nxt := s.next
-		if s.deadline == now {
-			t.unlink(int64(id))
+	b := &t.ring[t.slot(now)]
+	// Newest first: the order of a list that each touch prepends to.
+	for j := len(*b) - 1; j >= 0; j-- {
+		s := &t.sessions[(*b)[j]]
+		if s.deadline == now && s.status == statusActive {
 			s.status = statusClosing
-			into = append(into, int64(id))
+			into = append(into, int64((*b)[j]))
 		}
-		id = nxt
+	}
+	if *b != nil {
+		t.spare = append(t.spare, (*b)[:0])
+		*b = nil
 	}
 	t.next = now.Add(t.tick)
 	return into
@@ -228,8 +216,7 @@ func (t *Tracker) Remove(id int64) {
 	if id <= 0 || id >= int64(len(t.sessions)) || t.sessions[id].status == statusAbsent {
 		return
 	}
-	t.unlink(id)
-	t.sessions[id] = trackedSession{}
+	t.sessions[id] = trackedSession{} // entries left in buckets are stale
 }
 
 // Known reports whether session id is tracked and not closing.

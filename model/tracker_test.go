@@ -2,6 +2,7 @@ package model
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -44,5 +45,62 @@ func TestTrackerBoundaryMatchesJava(t *testing.T) {
 func TestNoteWordsAreInTheVocabulary(t *testing.T) {
 	for n := noteNone + 1; int(n) < len(noteWords); n++ {
 		require.Contains(t, Vocabulary, n.String(), "note %d", n)
+	}
+}
+
+// The bucketed tracker expires exactly the sessions a naive table says, in
+// the naive order (latest bucket change first), on random touches, adds and
+// removals.
+func TestTrackerExpiresLikeANaiveTable(t *testing.T) {
+	type naive struct {
+		deadline clock.Time
+		changed  int // when the deadline last changed
+		status   sessionStatus
+	}
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 9))
+		tick := time.Duration(500+rng.IntN(3000)) * time.Millisecond
+		theta := time.Duration(rng.Int64N(int64(tick)))
+		timeout := time.Duration(2+rng.IntN(30)) * time.Second
+		tr := NewTracker(0, tick, theta, timeout, true)
+		ref := map[int64]*naive{}
+		step := 0
+		var now clock.Time
+		for step < 4000 {
+			step++
+			if next := tr.NextBoundary(); rng.IntN(3) == 0 || now.Add(time.Second) > next {
+				now = next
+				got := tr.Expire(now, nil)
+				var want []int64
+				for id, s := range ref {
+					if s.status == statusActive && s.deadline == now {
+						want = append(want, id)
+					}
+				}
+				slices.SortFunc(want, func(a, b int64) int { return ref[b].changed - ref[a].changed })
+				for _, id := range want {
+					ref[id].status = statusClosing
+				}
+				require.Equal(t, want, got, "seed=%d step=%d now=%v", seed, step, now)
+				continue
+			}
+			now += clock.Time(rng.Int64N(int64(time.Second)))
+			id := int64(1 + rng.IntN(60))
+			s := ref[id]
+			switch {
+			case s == nil:
+				d := tr.Add(now, id, timeout)
+				ref[id] = &naive{deadline: d, changed: step, status: statusActive}
+			case rng.IntN(20) == 0:
+				tr.Remove(id)
+				delete(ref, id)
+			default:
+				d, ok := tr.Touch(now, id, timeout)
+				require.Equal(t, s.status == statusActive, ok, "seed=%d step=%d", seed, step)
+				if ok && d != s.deadline {
+					s.deadline, s.changed = d, step
+				}
+			}
+		}
 	}
 }

@@ -117,7 +117,6 @@ type clientSlot struct {
 	expiries       int32
 	exposure       exposure
 	crashedAt      clock.Time
-	_              [16]byte // 320 bytes: every slot starts a cache line
 }
 
 // clientExtra is per-client state that most runs never need.
@@ -289,8 +288,8 @@ func Recycle(old *World, cfg Config, opts Options) (*World, error) {
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
 	w.pingDelay = PingPeriod(t)
 	w.net = newNetwork(w.net, cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
-	w.conns = resize(w.conns, 1, cfg.Clients+2+cfg.Clients/16) // reconnects append more
-	w.sessions = resize(w.sessions, 1, cfg.Clients+2+cfg.Clients/16)
+	w.conns = resize(w.conns, 1, cfg.Clients+2+cfg.Clients/256) // reconnects append more
+	w.sessions = resize(w.sessions, 1, cfg.Clients+2+cfg.Clients/256)
 	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
 
 	w.servers = resize(w.servers, cfg.Servers, 0)
