@@ -287,3 +287,41 @@ func TestResetEngineRunsLikeANewOne(t *testing.T) {
 	assert.Zero(t, e.Pending())
 	assert.Equal(t, want, run(e, r))
 }
+
+// pinger is hb-canonical's event pattern without the model: a wake posts a
+// delivery (lane 0, 1 ms) and the next wake (a second lane, one ping period);
+// a delivery posts the reply's delivery; the reply's delivery ends the cycle.
+type pinger struct {
+	e    *Engine
+	lane Lane
+	n    int
+}
+
+func (p *pinger) Handle(ev *Event) {
+	switch ev.Kind {
+	case 1:
+		p.e.PostOrdered(Event{At: ev.At + clock.Time(time.Millisecond), Kind: 2, A: ev.A})
+		p.e.PostOn(p.lane, Event{At: ev.At + clock.Time(3333*time.Millisecond), Kind: 1, A: ev.A})
+	case 2:
+		p.e.PostOrdered(Event{At: ev.At + clock.Time(time.Millisecond), Kind: 3, A: ev.A})
+	case 3:
+		p.n++
+	}
+}
+
+// BenchmarkPingPattern is the engine's cost per event of hb-canonical's
+// pattern: 1 000 clients, two lanes and a heap holding one far event each.
+func BenchmarkPingPattern(b *testing.B) {
+	p := &pinger{}
+	e := NewEngine(p)
+	p.e = e
+	p.lane = e.NewLane()
+	for i := range 1000 {
+		e.PostOn(p.lane, Event{At: clock.Time(i) * clock.Time(3333*time.Microsecond), Kind: 1, A: int32(i)})
+		e.Schedule(Event{At: clock.Time(i+1) * clock.Time(time.Hour), Kind: 4, A: int32(i)})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Step()
+	}
+}
