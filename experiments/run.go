@@ -105,7 +105,8 @@ type pointAcc struct {
 	events                                uint64
 	clients                               int
 	episodes, hits                        int64
-	atLeast                               []int64 // atLeast[k-1]: episodes with >= k expiries
+	atLeast                               []int64  // atLeast[k-1]: episodes with >= k expiries
+	final                                 []Metric // metrics(), once every replication is folded
 }
 
 // add folds one replication's Stats.
@@ -157,6 +158,14 @@ func (a *pointAcc) massExpiry() []MassExpiry {
 	return out
 }
 
+// finalMetrics is metrics(), computed already if the point is complete.
+func (a *pointAcc) finalMetrics() []Metric {
+	if a.final != nil {
+		return a.final
+	}
+	return a.metrics()
+}
+
 func (a *pointAcc) metrics() []Metric {
 	return []Metric{
 		ProportionMetric(MetricExpiryPerOutage, "probability", float64(a.expiredExposures), float64(a.exposures)),
@@ -188,7 +197,13 @@ func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
 	reps := s.Replications
 	accs := make([]pointAcc, len(points))
 	done, err := runJobs(ctx, s, points, Shard{}, opts, func(job int, r *repSummary) {
-		accs[job/reps].fold(r)
+		a := &accs[job/reps]
+		a.fold(r)
+		if a.reps == reps {
+			// The point is complete: its intervals are computed here, while
+			// the workers run later points, not all at the end.
+			a.final = a.metrics()
+		}
 	})
 	if err != nil {
 		if done == 0 {
@@ -233,9 +248,12 @@ type outcome struct {
 // chunkOutcome is what a worker returns for the chunk of jobs starting at
 // first: one outcome per job run, in order (fewer when it stopped early).
 type chunkOutcome struct {
-	first int
-	outs  []outcome
+	first, n int
+	outs     []outcome
 }
+
+// chunk is a run of n consecutive jobs starting at first.
+type chunk struct{ first, n int }
 
 // runJobs runs the jobs of shard sh (job = point × replications + rep;
 // Shard{} is every job), resuming from and appending to opts.Checkpoint,
@@ -290,12 +308,10 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 	// Jobs are handed out in chunks of consecutive jobs and folded in order;
 	// a window bounds how far completed chunks may run ahead of the next one
 	// to fold. Chunks amortise the hand-offs between goroutines over many
-	// short replications; there are still at least 32 per worker, so that the
-	// workers finish together.
-	chunk := min(max(remaining/(workers*32), 1), 64)
+	// short replications.
 	window := 4 * workers
 	slots := make(chan struct{}, window)
-	jobs := make(chan int)
+	jobs := make(chan chunk)
 	results := make(chan chunkOutcome, window)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -315,9 +331,9 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 					return w.Run()
 				}
 			}
-			for first := range jobs {
-				out := chunkOutcome{first: first}
-				for seq := first; seq < min(first+chunk, remaining); seq++ {
+			for c := range jobs {
+				out := chunkOutcome{first: c.first, n: c.n}
+				for seq := c.first; seq < c.first+c.n; seq++ {
 					if ctx.Err() != nil {
 						break // a short chunk: folding stops after it
 					}
@@ -339,7 +355,12 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 	}
 	go func() {
 		defer close(jobs)
-		for first := 0; first < remaining; first += chunk {
+		for first := 0; first < remaining; {
+			// Guided chunks: an eighth of each worker's share of what is
+			// left, at most 64, so chunks shrink to single jobs at the end
+			// and the workers finish together.
+			c := chunk{first: first, n: min(max((remaining-first)/(workers*8), 1), 64)}
+			first += c.n
 			if ctx.Err() != nil { // select picks at random among ready cases
 				return
 			}
@@ -351,7 +372,7 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 				return
 			}
 			select {
-			case jobs <- first:
+			case jobs <- c:
 			case <-stop:
 				return
 			case <-ctx.Done():
@@ -389,10 +410,10 @@ func runJobs(ctx context.Context, s *Spec, points []Point, sh Shard, opts RunOpt
 				}
 			}
 			progress()
-			if len(c.outs) < min(chunk, remaining-folded) {
+			if len(c.outs) < c.n {
 				cut = true
 			}
-			folded += chunk
+			folded += c.n
 		}
 		if w != nil && runErr == nil {
 			if err := w.flush(); err != nil {
@@ -510,7 +531,7 @@ func buildResult(s *Spec, points []Point, accs []pointAcc) *Result {
 			RequestedSessionTimeoutS: cfg.Client.SessionTimeout.Seconds(),
 			TickTimeS:                cfg.Server.TickTime.Seconds(),
 			Clients:                  cfg.Clients,
-			Metrics:                  accs[i].metrics(),
+			Metrics:                  accs[i].finalMetrics(),
 			MassExpiry:               accs[i].massExpiry(),
 		})
 	}

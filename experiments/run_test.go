@@ -90,8 +90,8 @@ func TestRunResumeIsByteIdentical(t *testing.T) {
 	}{
 		{"a quarter", []int{total / 4}, []int{4, 1}},
 		{"mid-point", []int{s.Replications/2 + 3}, []int{1, 4}},
-		{"almost all", []int{total - 32}, []int{1, 2}},         // 1 worker: chunks of 5, at most 4 run ahead of the fold
-		{"three times", []int{10, 70, 130}, []int{4, 1, 3, 2}}, // 4 workers: chunks of 1, at most 16 ahead
+		{"almost all", []int{total - 32}, []int{1, 2}},         // 1 worker: the last chunks are small (an eighth of what is left)
+		{"three times", []int{10, 70, 130}, []int{4, 1, 3, 2}}, // at most 4 chunks per worker run ahead of the fold
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
