@@ -725,12 +725,7 @@ func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
 	cn.refs += 2 // the SYN, and its retry timer or (ideal) nothing
-	syn := sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)}
-	if w.net.isFixed { // in order with the data packets' arrivals (see transmit)
-		w.eng.PostOrdered(syn)
-	} else {
-		w.eng.Post(syn)
-	}
+	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
 	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
 		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
 	} else {
@@ -843,8 +838,7 @@ func (w *World) write(id int32, cn *connRec, d dir, x wire) {
 }
 
 // transmit puts a packet on the wire: its arrival is an event that pins the
-// connection. With a constant latency every arrival is now + latency, so
-// arrivals never go back in posting order and skip the engine's heap.
+// connection.
 func (w *World) transmit(id int32, d dir, x wire) {
 	now := w.eng.Now()
 	cn := &w.conns[id]
@@ -852,13 +846,23 @@ func (w *World) transmit(id int32, d dir, x wire) {
 	ev := sim.Event{Kind: evDeliver, A: id, B: int32(d) | int32(x)<<8, X: uint64(now)}
 	if w.net.isFixed {
 		ev.At = now.Add(w.net.fixed)
-		w.eng.PostOrdered(ev)
-		return
+	} else {
+		st := &cn.st[d]
+		ev.At = max(now.Add(w.net.delay()), st.lastArrival) // TCP delivers in order
+		st.lastArrival = ev.At
 	}
-	st := &cn.st[d]
-	ev.At = max(now.Add(w.net.delay()), st.lastArrival) // TCP delivers in order
-	st.lastArrival = ev.At
-	w.eng.Post(ev)
+	w.post(ev)
+}
+
+// post queues a packet's (or a SYN's) arrival: on the engine's default lane
+// when the latency is constant, since arrivals then never go back in posting
+// order, on the heap otherwise.
+func (w *World) post(ev sim.Event) {
+	if w.net.isFixed {
+		w.eng.PostOrdered(ev)
+	} else {
+		w.eng.Post(ev)
+	}
 }
 
 // message rebuilds the Message a wire code stands for on connection cn.
