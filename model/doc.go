@@ -16,7 +16,8 @@
 //     fault processes and the trace.
 //   - Given the same Config (seed included), Run produces the same Stats and
 //     the same trace, byte for byte. Randomness comes only from named
-//     sim.Stream streams; there is no wall clock.
+//     sim.Stream streams; there is no wall clock. A world made by Recycle
+//     from a finished one runs exactly as a new one (it only reuses memory).
 //   - Closed-form oracle switches: Transport Ideal, ServerConfig.NoBucketRounding,
 //     ClientConfig.FixedReconnect.
 //   - Panics only on broken invariants (scheduling into the past, a tracker

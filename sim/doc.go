@@ -23,7 +23,8 @@
 //     16-byte (time, seq|slot) entries with branch-free comparisons, and handles are
 //     recycled through a free list.
 //   - RunUntil(t) is inclusive: it runs every event at or before t, then leaves
-//     Now at t.
+//     Now at t. Next(t) hands the next event at or before t to a caller that
+//     dispatches it itself. Reset empties an engine, keeping its memory.
 //   - Random streams come from math/rand/v2 PCG, one stream per (seed, name,
 //     index); adding a draw to one stream never shifts another.
 //   - One Engine per run, used from one goroutine; there are no globals.
