@@ -170,7 +170,7 @@ func (t *Tracker) Touch(now clock.Time, id int64, timeout time.Duration) (clock.
 
 // slot is the ring index of the bucket whose boundary is at d.
 func (t *Tracker) slot(d clock.Time) int {
-	n := (int64(d) + int64(t.theta)) / int64(t.tick)
+	n := (int64(d) + int64(t.theta)) / (t.kms * int64(time.Millisecond))
 	return int(n & int64(len(t.ring)-1))
 }
 
@@ -194,7 +194,7 @@ func (t *Tracker) Expire(now clock.Time, into []int64) []int64 {
 		t.spare = append(t.spare, (*b)[:0])
 		*b = nil
 	}
-	t.next = now.Add(t.tick)
+	t.next = now.Add(time.Duration(t.kms) * time.Millisecond) // Java's tick is whole ms
 	return into
 }
 

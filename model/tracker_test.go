@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"hbsim/clock"
@@ -103,4 +104,25 @@ func TestTrackerExpiresLikeANaiveTable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A tick that is not a whole number of milliseconds is truncated to Java's
+// int ms everywhere: bucket boundaries, the expirer's steps and the bucket
+// it drains agree, and an untouched session expires in (T, T+k].
+func TestTrackerSubMillisecondTick(t *testing.T) {
+	tick := 2*time.Second + 300*time.Microsecond
+	tr := NewTracker(0, tick, 0, time.Minute, true)
+	const timeout = 10 * time.Second
+	tr.Add(0, 1, timeout)
+	var expiredAt clock.Time
+	for expiredAt == 0 {
+		now := tr.NextBoundary()
+		require.Less(t, now, clock.Zero.Add(time.Minute), "the session never expired")
+		if got := tr.Expire(now, nil); len(got) > 0 {
+			require.Equal(t, []int64{1}, got)
+			expiredAt = now
+		}
+	}
+	assert.Greater(t, expiredAt, clock.Zero.Add(timeout))
+	assert.LessOrEqual(t, expiredAt, clock.Zero.Add(timeout+2*time.Second))
 }
