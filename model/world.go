@@ -95,7 +95,7 @@ var ErrInvariant = errors.New("model: invariant violated")
 
 type clientSlot struct {
 	// What a wakeup of an idle client reads comes first: these fields and
-	// the start of c share a cache line.
+	// the start of c (its hot fields) are contiguous, two cache lines at most.
 	wakeAt    clock.Time // when the armed loop timer fires
 	wakeGen   uint32     // generation of the armed loop timer; older firings are stale
 	conn      int32      // global id of the client's current socket

@@ -327,7 +327,7 @@ func (e *Engine) StepUntil(end clock.Time) bool {
 // (a direct call), instead of StepUntil's dispatch through the Handler
 // interface; it must not use Next with At or After events.
 func (e *Engine) Next(end clock.Time) *Event {
-	if e.rootFree {
+	if e.rootFree { // settle checks again; the test here saves a call per event
 		e.settle()
 	}
 	top, best := e.first()
