@@ -371,7 +371,12 @@ func Run(cfg Config, opts Options) (Stats, error) {
 // RunFor executes the world for d more virtual time (never past the
 // horizon); Run finishes it. Benchmarks use it to measure a steady state.
 func (w *World) RunFor(d time.Duration) error {
-	end := min(w.eng.Now().Add(d), clock.Zero.Add(w.cfg.Horizon))
+	return w.runUntil(min(w.eng.Now().Add(d), clock.Zero.Add(w.cfg.Horizon)))
+}
+
+// runUntil handles every event at or before end, checking invariants when
+// asked, and stops at the first violation.
+func (w *World) runUntil(end clock.Time) error {
 	for ev := w.eng.Next(end); ev != nil; ev = w.eng.Next(end) {
 		w.Handle(ev)
 		if w.check {
@@ -387,14 +392,8 @@ func (w *World) RunFor(d time.Duration) error {
 // Run executes the world to its horizon.
 func (w *World) Run() (Stats, error) {
 	end := clock.Zero.Add(w.cfg.Horizon)
-	for ev := w.eng.Next(end); ev != nil; ev = w.eng.Next(end) {
-		w.Handle(ev)
-		if w.check {
-			w.checkAfterEvent()
-		}
-		if w.violation != nil {
-			return w.stats, w.violation
-		}
+	if err := w.runUntil(end); err != nil {
+		return w.stats, err
 	}
 	w.eng.RunUntil(end)
 	w.finish(end)
