@@ -332,17 +332,3 @@ func (w *World) onProbeCrash() {
 	}
 	w.clientEffects(ci, cl.c.Crash(w.eng.Now()))
 }
-
-func (w *World) checkAfterEvent() {
-	now := w.eng.Now()
-	if now < w.lastTime {
-		w.fail("time went back from %v to %v", w.lastTime, now)
-	}
-	w.lastTime = now
-}
-
-func (w *World) fail(format string, a ...any) {
-	if w.violation == nil {
-		w.violation = fmt.Errorf("%w: at %v (event %d): %s", ErrInvariant, w.eng.Now(), w.eng.Fired(), fmt.Sprintf(format, a...))
-	}
-}

@@ -1,0 +1,48 @@
+package model
+
+import (
+	"fmt"
+)
+
+// checkCounters verifies that the run's counters add up (Options.Check).
+func (w *World) checkCounters() {
+	st := &w.stats
+	if st.ExpiredExposures > st.Exposures {
+		w.fail("%d expired exposures out of %d exposures", st.ExpiredExposures, st.Exposures)
+	}
+	shared := 0
+	for _, e := range st.SharedEpisodes {
+		if e.Expired > e.Hit {
+			w.fail("a shared episode hit %d clients and expired %d", e.Hit, e.Expired)
+		}
+		shared += e.Expired
+	}
+	if shared > st.ExpiredExposures {
+		w.fail("%d expiries in shared episodes, %d expired exposures in all", shared, st.ExpiredExposures)
+	}
+	if st.ClientsExpired > st.Clients || st.ClientsExpired > st.Expiries {
+		w.fail("%d clients expired, %d clients, %d expiries", st.ClientsExpired, st.Clients, st.Expiries)
+	}
+	// Without client-side expiry (3.9), a client learns Expired only from a
+	// tracker that expired its session.
+	if w.cfg.Client.Version != V39 && st.ClientExpired > st.Expiries {
+		w.fail("%d Expired events but only %d tracker expiries", st.ClientExpired, st.Expiries)
+	}
+	if st.DisconnectedTime > st.ObservedTime {
+		w.fail("disconnected %v out of %v observed", st.DisconnectedTime, st.ObservedTime)
+	}
+}
+
+func (w *World) checkAfterEvent() {
+	now := w.eng.Now()
+	if now < w.lastTime {
+		w.fail("time went back from %v to %v", w.lastTime, now)
+	}
+	w.lastTime = now
+}
+
+func (w *World) fail(format string, a ...any) {
+	if w.violation == nil {
+		w.violation = fmt.Errorf("%w: at %v (event %d): %s", ErrInvariant, w.eng.Now(), w.eng.Fired(), fmt.Sprintf(format, a...))
+	}
+}
