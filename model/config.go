@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -316,8 +317,19 @@ func (c Config) Validate() error {
 		bad("leader %d is not a server index in [0, %d)", c.Leader, c.Servers)
 	}
 	s := c.Server
-	if s.TickTime <= 0 {
-		bad("tick time must be positive, got %v", s.TickTime)
+	if s.TickTime < time.Millisecond {
+		bad("tick time must be at least 1ms (ZooKeeper counts it in whole milliseconds), got %v", s.TickTime)
+	}
+	for _, d := range []namedDuration{{"tick time", s.TickTime}, {"min session timeout", s.MinSessionTimeout}, {"max session timeout", s.MaxSessionTimeout},
+		{"session timeout", c.Client.SessionTimeout}} {
+		if d.v > MaxZKDuration {
+			bad("%s %v is longer than ZooKeeper's int of milliseconds holds (%v)", d.name, d.v, MaxZKDuration)
+		}
+	}
+	for _, d := range c.durations() {
+		if d.v > MaxDuration {
+			bad("%s %v is longer than %v, the longest duration the model handles", d.name, d.v, MaxDuration)
+		}
 	}
 	if s.MinSessionTimeout <= 0 || s.MaxSessionTimeout < s.MinSessionTimeout {
 		bad("session timeout range [%v, %v] is empty or not positive", s.MinSessionTimeout, s.MaxSessionTimeout)
@@ -405,6 +417,29 @@ func (f Fault) validate(c Config) error {
 		bad("duration: %w", err)
 	}
 	return errors.Join(errs...)
+}
+
+// MaxZKDuration is the longest tick time or session timeout: ZooKeeper holds
+// them in a Java int of milliseconds.
+const MaxZKDuration = math.MaxInt32 * time.Millisecond
+
+type namedDuration struct {
+	name string
+	v    time.Duration
+}
+
+// durations lists the Config's durations, for the MaxDuration bound.
+func (c Config) durations() []namedDuration {
+	ds := []namedDuration{{"horizon", c.Horizon}, {"quorum latency", c.Server.QuorumLatency},
+		{"fixed reconnect", c.Client.FixedReconnect}, {"connect latency", c.Network.ConnectLatency},
+		{"rto min", c.Network.RTOMin}, {"rto max", c.Network.RTOMax}}
+	for _, f := range c.Faults {
+		for _, at := range f.At {
+			ds = append(ds, namedDuration{"fault start time", at})
+		}
+		ds = append(ds, namedDuration{"fault phase", f.Phase}, namedDuration{"fault period", f.Every}, namedDuration{"fault offset", f.Offset})
+	}
+	return ds
 }
 
 // Negotiate is the server's clamp of a requested timeout (zk-semantics §2.1).

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -22,15 +23,21 @@ type faultProc struct {
 	crashes int32         // overlapping crash episodes in force (server crash)
 }
 
-// draw is the next episode's length.
-func (p *faultProc) draw() time.Duration {
+// draw is the next episode's length, at most MaxDuration (an episode longer
+// than the rest of the run lasts to the horizon); bad is a draw that was not
+// a finite number, 0 when the draw was one.
+func (p *faultProc) draw() (d time.Duration, bad float64) {
 	switch l := &p.f.Duration; l.Kind {
 	case LawFixed:
-		return clock.FromSeconds(l.Value)
+		return capDraw(l.Value), 0
 	case LawEmpirical:
-		return clock.FromSeconds(l.Samples[rand.New(&p.dur).IntN(len(l.Samples))])
+		return capDraw(l.Samples[rand.New(&p.dur).IntN(len(l.Samples))]), 0
 	}
-	return clock.FromSeconds(p.dist.Rand())
+	x := p.dist.Rand()
+	if !(x < math.Inf(1)) {
+		bad = x
+	}
+	return capDraw(x), bad
 }
 
 func (w *World) buildFaults() {
@@ -66,6 +73,16 @@ func (w *World) buildFaults() {
 	}
 }
 
+// fault is the index of p's Fault in the configuration.
+func (p *faultProc) fault(w *World) int {
+	for i := range w.cfg.Faults {
+		if &w.cfg.Faults[i] == p.f {
+			return i
+		}
+	}
+	return -1
+}
+
 func (w *World) scheduleFirst(pi int32) {
 	p := &w.faults[pi]
 	end := clock.Zero.Add(w.cfg.Horizon)
@@ -88,7 +105,7 @@ func (w *World) scheduleFirst(pi int32) {
 }
 
 func (w *World) poissonGap(p *faultProc) time.Duration {
-	return clock.FromSeconds(rand.New(&p.arr).ExpFloat64() * p.f.Every.Seconds())
+	return capDraw(rand.New(&p.arr).ExpFloat64() * p.f.Every.Seconds())
 }
 
 func (w *World) scheduleAt(pi int32, t clock.Time) {
@@ -128,8 +145,11 @@ func (w *World) touched(now clock.Time, id int64) {
 func (w *World) onFaultStart(pi int32) {
 	p := &w.faults[pi]
 	now := w.eng.Now()
-	d := p.draw()
+	d, bad := p.draw()
 	f := p.f
+	if bad != 0 && w.violation == nil {
+		w.violation = &LawError{Where: "duration", Fault: p.fault(w), Law: f.Duration, Value: bad}
+	}
 	switch f.Kind {
 	case Outage:
 		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, +1)
