@@ -198,11 +198,22 @@ func (p *specParser) decode(doc *docTOML) {
 	t.bucketRounding = p.boolean("server.bucket_rounding", sv.BucketRounding, true)
 	t.quorum = p.slot("server.quorum_latency", sv.QuorumLatency, slotDuration, rulePositive, true)
 	t.connReaper = p.boolean("server.connection_reaper", sv.ConnectionReaper, true)
+	for _, sl := range []*sweepSlot{t.tick, t.minTimeout, t.maxTimeout} {
+		if sl != nil {
+			sl.zk = true
+		}
+	}
+	if t.count != nil {
+		t.count.maxN = MaxServers
+	}
 
 	// [client]
 	var cl clientTOML
 	p.table("client", doc.Client, &cl)
 	t.sessionTimeout = p.slot("client.session_timeout", cl.SessionTimeout, slotDuration, rulePositive, true)
+	if t.sessionTimeout != nil {
+		t.sessionTimeout.zk = true
+	}
 	if v, ok := p.enum("client.version", cl.Version, "3.3", "3.8", "3.9"); ok {
 		t.version, _ = model.ParseVersion(v)
 	}

@@ -296,10 +296,12 @@ func (s *Spec) Points() ([]Point, error) {
 	return pts, nil
 }
 
-// Warnings returns what is legal but probably not what the author meant: a
-// requested session timeout outside the server's [min, max] (ZooKeeper
-// silently clamps it), and scripted start times at or after the horizon.
-// They are computed per point, deduplicated, in point order.
+// Warnings returns what is legal but probably not what the author meant: no
+// fault at all, a requested session timeout outside the server's [min, max]
+// (ZooKeeper silently clamps it), a horizon too short for any expiry, fault
+// episodes that overlap often, faults that never start or do nothing, and
+// scripted start times at or after the horizon. They are computed per point,
+// deduplicated, in point order.
 func (s *Spec) Warnings() []string {
 	n, err := s.numPoints()
 	if err != nil {
@@ -314,8 +316,13 @@ func (s *Spec) Warnings() []string {
 		}
 	}
 	t := &s.t
+	if len(t.faults) == 0 {
+		add(noFaultWarning)
+	}
+	means := meanCache{}
 	s.eachPoint(n, func(_ int, d []int) bool {
 		cfg := s.config(d)
+		s.plausibleWarnings(cfg, d, means, add)
 		srv := cfg.Server
 		req := cfg.Client.SessionTimeout
 		if req < srv.MinSessionTimeout || req > srv.MaxSessionTimeout {

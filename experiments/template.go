@@ -37,6 +37,11 @@ type sweepSlot struct {
 	vals  []slotVal // one unless swept
 	swept bool      // written as an array: an axis
 	axis  int       // index into Spec.axes, or -1
+	// zk marks a setting ZooKeeper holds in a Java int of milliseconds
+	// (tick time, session timeouts): from 1ms to model.MaxZKDuration.
+	zk bool
+	// maxN, when positive, is the largest value an integer setting takes.
+	maxN int
 }
 
 type slotVal struct {

@@ -293,7 +293,8 @@ func TestRunWarningsAreCapped(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "clamped.toml")
-	require.NoError(t, os.WriteFile(file, []byte("[experiment]\nreplications = 1\nhorizon = \"1m\"\n[client]\nsession_timeout = ["+strings.Join(vals, ", ")+"]\n"), 0o644))
+	require.NoError(t, os.WriteFile(file, []byte("[experiment]\nreplications = 1\nhorizon = \"1m\"\n[client]\nsession_timeout = ["+strings.Join(vals, ", ")+"]\n"+
+		"[[fault]]\nkind = \"outage\"\nat = [\"10s\"]\nduration = \"1s\"\n"), 0o644))
 	stdout, errOut, code := runCLI(t, "run", file, "--out", filepath.Join(tmp, "out"), "--quiet")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, 11, strings.Count(errOut, "hbsim: warning: "), errOut)
