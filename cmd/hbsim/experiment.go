@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +50,9 @@ func loadSpec(path string) (*experiments.Spec, error) {
 func replicationConfig(path string, point, rep int) (model.Config, string, error) {
 	s, err := loadSpec(path)
 	if err != nil {
+		return model.Config{}, "", err
+	}
+	if err := guardResources(s, 1); err != nil {
 		return model.Config{}, "", err
 	}
 	pts, err := s.Points()
@@ -172,8 +178,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkWritable(dir); err != nil {
 		return err
 	}
-	if !*quiet || strings.HasPrefix(estimate, "warning") {
-		fmt.Fprintf(stderr, "hbsim: %s\n", estimate)
+	for _, line := range estimate {
+		if !*quiet || strings.HasPrefix(line, "warning") {
+			fmt.Fprintf(stderr, "hbsim: %s\n", line)
+		}
 	}
 	printWarnings(stderr, "hbsim: warning: ", s.Warnings())
 	if *resume && !hasCkpt {
@@ -210,23 +218,76 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return stale
 }
 
-// guardCost estimates the run's cost on this machine and refuses runs over
-// the budget unless yes. It returns the line to show: the estimate, or a
-// warning that there is none.
-func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) (string, error) {
-	c, err := experiments.EstimateCost(s, runs, workers)
+// guardCost estimates the run's cost on this machine and refuses runs that
+// do not fit its memory or the event engine (unless yes, for memory that
+// other processes hold) or that are over the time budget (unless yes). It
+// returns the lines to show: the estimate, or warnings. A run that goes
+// ahead gets a soft memory limit (see setMemoryLimit).
+func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) ([]string, error) {
+	m := readMachine()
+	c, err := experiments.EstimateCostOn(s, runs, workers, m)
 	var se *experiments.SpecError
-	if errors.As(err, &se) {
-		return "", err // e.g. more than experiments.MaxRuns replications
-	}
-	if err != nil {
-		return "warning: " + strings.TrimPrefix(err.Error(), "experiments: "), nil
+	var re *experiments.ResourceError
+	var notes []string
+	switch {
+	case errors.As(err, &se):
+		return nil, err // e.g. more than experiments.MaxRuns replications
+	case errors.As(err, &re) && re.Soft && yes:
+		need, _, _ := strings.Cut(re.Msg, "; ")
+		notes = append(notes, "warning: "+need+"; running it anyway (--yes)")
+	case errors.As(err, &re):
+		return nil, usagef("run: %s: %s", re.File, re.Msg)
+	case err != nil:
+		return []string{"warning: " + strings.TrimPrefix(err.Error(), "experiments: ")}, nil
 	}
 	if c.Time > budget && !yes {
-		return "", usagef("run: %s: over the budget of %s: %s on this machine; pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
+		return nil, usagef("run: %s: over the budget of %s: %s on this machine; pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
 			s.File, shortDur(budget), c)
 	}
-	return "estimate: " + c.String(), nil
+	setMemoryLimit(m, c)
+	return append([]string{"estimate: " + c.String()}, notes...), nil
+}
+
+// guardResources refuses to start work on s (workers replications at once)
+// that does not fit this machine's memory or the event engine, for the
+// commands without a time budget (trace, timeline, recommend, rare).
+func guardResources(s *experiments.Spec, workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	m := readMachine()
+	c, err := experiments.EstimateCostOn(s, workers, workers, m)
+	var re *experiments.ResourceError
+	if errors.As(err, &re) {
+		return usagef("%s: %s", re.File, re.Msg)
+	}
+	var se *experiments.SpecError
+	if errors.As(err, &se) {
+		return err
+	}
+	setMemoryLimit(m, c)
+	return nil // without an estimate (no calibration run succeeded), the run reports what fails
+}
+
+// readMachine reads this machine's memory (tests replace it).
+var readMachine = experiments.ReadMachine
+
+// setMemoryLimit gives the Go runtime a soft memory limit, unless GOMEMLIMIT
+// sets one: the memory available now, or, for a run forced past it, the
+// machine's. Near the limit the collector works harder instead of letting
+// the heap grow to twice what is live (GOGC=100), which keeps a run that
+// fits from running out of memory on garbage.
+func setMemoryLimit(m experiments.Machine, c experiments.Cost) {
+	if m.GoLimit != math.MaxInt64 {
+		return
+	}
+	limit := m.Usable()
+	if c.Memory > limit {
+		limit = m.Installed()
+	}
+	if limit < math.MaxInt64 {
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // maxWarnings is how many warnings are printed; results.json has them all.
