@@ -28,13 +28,21 @@ func (e outputError) Error() string { return e.err.Error() }
 func (e outputError) Unwrap() error { return e.err }
 
 // isInputError reports errors caused by the user's input rather than by the
-// run: a bad spec, a missing file, an unusable output directory.
+// run: a bad spec or a law it describes, a run the machine cannot hold, a
+// missing or foreign file, an unusable output directory. A write that fails
+// once the run is under way (disk full, directory removed) is not one: it
+// is a *experiments.WriteError, and the run failed (exit 1).
 func isInputError(err error) bool {
 	var se *experiments.SpecError
 	var oe outputError
-	var pe *fs.PathError
 	var ce *experiments.CheckpointError
-	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &pe) || errors.As(err, &ce)
+	var re *experiments.ResourceError
+	var le *model.LawError
+	var we *experiments.WriteError
+	if errors.As(err, &we) {
+		return false
+	}
+	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le)
 }
 
 func loadSpec(path string) (*experiments.Spec, error) {
@@ -193,7 +201,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		path, err := experiments.RunShard(ctx, s, sh, dir, opts)
 		bar.done()
 		if err != nil {
-			return runFailed(err, nil, "", pos[0], s.Seed, args)
+			return runFailed(err, nil, dir, filepath.Join(dir, sh.CheckpointName()), pos[0], s.Seed, args)
 		}
 		fmt.Fprintf(stdout, "wrote %s (shard %s: %d replications); merge the shards with: hbsim merge %s DIR...\n",
 			path, sh, runs, shellQuote(pos[0]))
@@ -203,10 +211,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	res, err := experiments.Run(ctx, s, opts)
 	bar.done()
 	if err != nil {
-		return runFailed(err, res, dir, pos[0], s.Seed, args)
+		return runFailed(err, res, dir, ckpt, pos[0], s.Seed, args)
 	}
 	if err := writeResults(stdout, res, s.Output.Charts, dir); err != nil {
-		return err
+		// Every replication is in the checkpoint, which stays, unless the
+		// directory went away with it.
+		note := "every replication is in the checkpoint " + ckpt + "; once the outputs can be written, write them with: " + resumeCommand(args)
+		if _, serr := os.Stat(ckpt); serr != nil {
+			note = "the checkpoint " + ckpt + " is gone too (" + ioMessage(serr) + "): the run must start over"
+		}
+		return &failure{err: err, notes: []string{note}}
 	}
 	// The outputs are complete: what an earlier failure left is stale.
 	var stale error
@@ -318,12 +332,20 @@ func shortDur(d time.Duration) string {
 }
 
 // runFailed explains a run that stopped early: what failed and how to
-// replay it, or how to resume, and it writes the partial result res (when
-// there is one) to dir.
-func runFailed(err error, res *experiments.Result, dir, file string, seed uint64, args []string) error {
+// replay it, or how to resume from the checkpoint ckpt; it writes the
+// partial result res (when there is one) to dir, and the stack of a panic
+// to a file there (a bug report's attachment, not a terminal's reading).
+func runFailed(err error, res *experiments.Result, dir, ckpt, file string, seed uint64, args []string) error {
 	f := &failure{err: err}
 	var re *experiments.ReplicationError
 	var ie *experiments.InterruptedError
+	var we *experiments.WriteError
+	kept := func(what string) string {
+		if _, serr := os.Stat(ckpt); serr != nil {
+			return "the checkpoint " + ckpt + " is gone too (" + ioMessage(serr) + "): the run must start over"
+		}
+		return what + resumeCommand(args)
+	}
 	switch {
 	case errors.As(err, &re):
 		cmd := fmt.Sprintf("hbsim trace %s --point %d --replication %d", shellQuote(file), re.Point, re.Replication)
@@ -332,16 +354,18 @@ func runFailed(err error, res *experiments.Result, dir, file string, seed uint64
 			cmd += fmt.Sprintf(", after setting experiment.seed = %d in the file", seed)
 		}
 		f.notes = append(f.notes, "replay it with: "+cmd)
-		f.stack = re.Stack
+		if len(re.Stack) > 0 {
+			name := fmt.Sprintf("panic-point-%d-replication-%d.txt", re.Point, re.Replication)
+			if dir != "" && experiments.WriteFiles(dir, []experiments.File{{Name: name, Data: re.Stack}}) == nil {
+				f.notes = append(f.notes, "the panic's stack is in "+filepath.Join(dir, name)+" (attach it to a bug report)")
+			} else {
+				f.stack = re.Stack
+			}
+		}
 	case errors.As(err, &ie):
-		resume := []string{"hbsim"}
-		for _, a := range append([]string{"run"}, args...) {
-			resume = append(resume, shellQuote(a))
-		}
-		if !slices.Contains(args, "--resume") && !slices.Contains(args, "-resume") {
-			resume = append(resume, "--resume")
-		}
-		f.notes = append(f.notes, "the checkpoint keeps every finished replication; continue with: "+strings.Join(resume, " "))
+		f.notes = append(f.notes, kept("the checkpoint keeps every finished replication; continue with: "))
+	case errors.As(err, &we):
+		f.notes = append(f.notes, kept("the checkpoint keeps the replications written before the failure; once there is room, continue with: "))
 	}
 	if res != nil && dir != "" {
 		if err := writePartial(res, dir); err != nil {
@@ -352,6 +376,27 @@ func runFailed(err error, res *experiments.Result, dir, file string, seed uint64
 		}
 	}
 	return f
+}
+
+// ioMessage is an I/O error without the path that the message already shows.
+func ioMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// resumeCommand is the command line of "hbsim run" args with --resume.
+func resumeCommand(args []string) string {
+	resume := []string{"hbsim"}
+	for _, a := range append([]string{"run"}, args...) {
+		resume = append(resume, shellQuote(a))
+	}
+	if !slices.Contains(args, "--resume") && !slices.Contains(args, "-resume") {
+		resume = append(resume, "--resume")
+	}
+	return strings.Join(resume, " ")
 }
 
 // failure is a failed run's error with follow-up lines for the user.

@@ -24,10 +24,15 @@ import (
 // binary re-executed with HBSIM_TEST_MAIN=1 is hbsim (see hbsimCommand).
 func TestMain(m *testing.M) {
 	if os.Getenv("HBSIM_TEST_MAIN") == "1" {
+		beforeMain()
 		main()
 	}
 	os.Exit(m.Run())
 }
+
+// beforeMain prepares the process that TestMain turns into hbsim (see
+// limitFileSize on Linux).
+var beforeMain = func() {}
 
 // runCLIContext is runCLI with a context.
 func runCLIContext(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
@@ -271,7 +276,8 @@ func TestRunUnwritableDirectory(t *testing.T) {
 }
 
 // A failed replication is reported with the trace command that replays it,
-// and what completed is written as partial results.
+// the panic's stack goes to a file, and what completed is written as
+// partial results.
 func TestRunFailedReport(t *testing.T) {
 	s, err := experiments.Load(small)
 	require.NoError(t, err)
@@ -280,17 +286,20 @@ func TestRunFailedReport(t *testing.T) {
 	res.Partial = true
 	dir := t.TempDir()
 	re := &experiments.ReplicationError{Point: 2, Replication: 17, Seed: 99, Err: errors.New("panic: boom"), Stack: []byte("goroutine 7 [running]:\n")}
-	err = runFailed(re, res, dir, "my exp.toml", 7, []string{"my exp.toml", "--check"})
+	err = runFailed(re, res, dir, filepath.Join(dir, "checkpoint.hbsim"), "my exp.toml", 7, []string{"my exp.toml", "--check"})
 	assert.Equal(t, "experiments: point 2 replication 17 (seed 99): panic: boom\n"+
 		"hbsim: replay it with: hbsim trace 'my exp.toml' --point 2 --replication 17\n"+
-		"hbsim: wrote the partial results to "+filepath.Join(dir, "results.partial.csv")+" and "+filepath.Join(dir, "results.partial.json")+"\n"+
-		"goroutine 7 [running]:", err.Error())
+		"hbsim: the panic's stack is in "+filepath.Join(dir, "panic-point-2-replication-17.txt")+" (attach it to a bug report)\n"+
+		"hbsim: wrote the partial results to "+filepath.Join(dir, "results.partial.csv")+" and "+filepath.Join(dir, "results.partial.json"), err.Error())
 	require.ErrorIs(t, err, re)
-	assert.Equal(t, []string{"results.partial.csv", "results.partial.json"}, listDir(t, dir))
+	assert.Equal(t, []string{"panic-point-2-replication-17.txt", "results.partial.csv", "results.partial.json"}, listDir(t, dir))
+	assert.Equal(t, "goroutine 7 [running]:\n", readFile(t, filepath.Join(dir, "panic-point-2-replication-17.txt")))
 	assert.Contains(t, readFile(t, filepath.Join(dir, "results.partial.json")), `"partial": true`)
 
-	err = runFailed(re, nil, "", "exp.toml", 42, []string{"exp.toml", "--seed", "42"})
+	// Without a directory to write it to, the stack is printed.
+	err = runFailed(re, nil, "", "", "exp.toml", 42, []string{"exp.toml", "--seed", "42"})
 	assert.Contains(t, err.Error(), "replay it with: hbsim trace exp.toml --point 2 --replication 17, after setting experiment.seed = 42 in the file")
+	assert.True(t, strings.HasSuffix(err.Error(), "\ngoroutine 7 [running]:"), err.Error())
 
 	assert.False(t, isInputError(err), "a failed run exits 1, not 2")
 }
