@@ -19,9 +19,9 @@ import (
 // whole milliseconds.
 const clockResolution = time.Millisecond
 
-// MaxServers is the largest ensemble: ZooKeeper server ids run from 1 to 255
-// (a session id carries its server's id in its top byte).
-const MaxServers = 255
+// MaxServers is the largest ensemble (model.MaxServers): ZooKeeper server
+// ids run from 1 to 255.
+const MaxServers = model.MaxServers
 
 // maxDurationText is model.MaxDuration as a spec writes it.
 var maxDurationText = strconv.FormatFloat(model.MaxDuration.Hours()/24, 'g', -1, 64) + "d"

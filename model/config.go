@@ -274,8 +274,8 @@ func (c Config) Defaults() Config {
 	if cl.SessionTimeout == 0 {
 		cl.SessionTimeout = 10 * time.Second
 	}
-	if cl.Hosts == nil {
-		cl.Hosts = make([]int, c.Servers)
+	if cl.Hosts == nil && c.Servers <= MaxServers { // a count out of range is Validate's to report
+		cl.Hosts = make([]int, max(c.Servers, 0))
 		for i := range cl.Hosts {
 			cl.Hosts[i] = i
 		}
@@ -310,8 +310,8 @@ func (c Config) Validate() error {
 	if c.Clients < 1 {
 		bad("clients must be at least 1, got %d", c.Clients)
 	}
-	if c.Servers < 1 {
-		bad("servers must be at least 1, got %d", c.Servers)
+	if c.Servers < 1 || c.Servers > MaxServers {
+		bad("servers must be in [1, %d] (ZooKeeper's server ids), got %d", MaxServers, c.Servers)
 	}
 	if c.Leader < 0 || c.Leader >= c.Servers {
 		bad("leader %d is not a server index in [0, %d)", c.Leader, c.Servers)
@@ -418,6 +418,10 @@ func (f Fault) validate(c Config) error {
 	}
 	return errors.Join(errs...)
 }
+
+// MaxServers is the largest ensemble: ZooKeeper server ids run from 1 to 255
+// (a session id carries its server's id in its top byte).
+const MaxServers = 255
 
 // MaxZKDuration is the longest tick time or session timeout: ZooKeeper holds
 // them in a Java int of milliseconds.
