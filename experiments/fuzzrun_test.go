@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -108,7 +109,9 @@ clients = 1
 
 // FuzzRun runs whole experiment files, not only parses them: every file
 // Parse accepts (seeded with every .toml of experiments/ and testdata/ and
-// with runSeeds) is sized like "hbsim run" sizes it, then run for a short
+// with runSeeds; an input starting with genMagic is the choices of
+// specFromBytes instead, which keeps mutations valid far more often than
+// mutating TOML text) is sized like "hbsim run" sizes it, then run for a short
 // horizon — at most 2 replications, the horizon cut to about 200 000
 // events — with the invariant checker on. A run may end only in a result or
 // in bad input (a *SpecError, e.g. a law's non-finite draw); a panic, an
@@ -120,7 +123,18 @@ func FuzzRun(f *testing.F) {
 	for _, s := range runSeeds {
 		f.Add([]byte(s))
 	}
+	for i := range 16 {
+		choices := []byte{genMagic}
+		r := rand.New(rand.NewPCG(uint64(i), 17))
+		for range 120 {
+			choices = append(choices, byte(r.Uint32()))
+		}
+		f.Add(choices)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 0 && data[0] == genMagic {
+			data = []byte(specFromBytes(data[1:]))
+		}
 		s, err := Parse("fuzz.toml", data, WithReadFile(fuzzCSV))
 		if err != nil {
 			return // FuzzSpec checks the errors
