@@ -240,6 +240,11 @@ func (p *specParser) decode(doc *docTOML) {
 	t.orphanRetries = p.slot("network.orphan_retries", nw.OrphanRetries, slotInt, ruleNonNegative, true)
 	t.dataRetry = p.slot("network.data_retries", nw.DataRetries, slotInt, ruleAtLeastOne, true)
 	t.connectLatency = p.slot("network.connect_latency", nw.ConnectLatency, slotDuration, ruleNonNegative, true)
+	for _, sl := range []*sweepSlot{t.rtoMin, t.rtoMax} {
+		if sl != nil {
+			sl.ms = true
+		}
+	}
 
 	// [[fault]]
 	if raw, ok := p.tree["fault"]; ok {

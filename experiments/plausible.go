@@ -38,13 +38,29 @@ const (
 )
 
 // plausibleProblems reports the settings of the point with digits d (config
-// c) that are legal one by one but meaningless together: requests or
+// c) that are legal one by one but meaningless together: a session timeout
+// so short that the client's ping period or connect timeout is 0 ms (it
+// would loop without time passing), requests or
 // episodes faster than the resolution of ZooKeeper's clocks, fault processes whose
 // episodes overlap so much that the fault never ends (and their pending ends
 // flood the event queue), scripted episodes that overlap.
 func (s *Spec) plausibleProblems(c model.Config, d []int, means meanCache, bad func(key, format string, a ...any), clean func(keys ...string) bool) {
 	t := &s.t
 	h := s.Horizon.Seconds()
+	if neg, least := c.Server.Negotiate(c.Client.SessionTimeout), model.ShortestSessionTimeout(len(c.Client.Hosts)); neg < least &&
+		clean("client.session_timeout", "client.hosts", "server.tick_time", "server.min_session_timeout", "server.max_session_timeout") {
+		key := "server.tick_time" // what set the server's minimum
+		switch {
+		case t.sessionTimeout != nil && c.Client.SessionTimeout == neg:
+			key = "client.session_timeout"
+		case t.maxTimeout != nil && c.Server.MaxSessionTimeout == neg:
+			key = "server.max_session_timeout"
+		case t.minTimeout != nil:
+			key = "server.min_session_timeout"
+		}
+		bad(key, "the negotiated session timeout %s leaves the client a ping period of %s and a connect timeout of %s (with %d host(s)): it would ping or reconnect without pause; the timeout must be at least %s",
+			fmtDur(neg), fmtDur(model.PingPeriod(neg)), fmtDur((neg / time.Duration(max(len(c.Client.Hosts), 1))).Truncate(time.Millisecond)), len(c.Client.Hosts), fmtDur(least))
+	}
 	if l := t.requestInterval; l != nil && clean(l.key) && c.Client.RequestInterval != nil {
 		if m := means.get(*c.Client.RequestInterval, h); m < clockResolution.Seconds() {
 			bad(l.key, "a mean gap of %s between requests is shorter than %s, the resolution of ZooKeeper's clocks: the client would send without pause; give a mean gap of %s or more",

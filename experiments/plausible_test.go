@@ -51,6 +51,15 @@ func TestMeaninglessSettings(t *testing.T) {
 			"x.toml:2: experiment.horizon: 100000d is longer than 10000d, the longest duration hbsim simulates"}},
 		{"start time beyond the clock", fault("at = [\"1m\", \"20000d\"]\nduration = \"1s\"\n"), []string{
 			"x.toml:5: fault[0].at: start time 20000d is later than 10000d, the longest duration hbsim simulates"}},
+		{"session timeout too short for the client's loop", head + "[server]\ntick_time = \"1ms\"\nmin_session_timeout = \"1ms\"\ncount = 5\n[client]\nsession_timeout = [\"2ms\", \"4ms\", \"1s\"]\n" +
+			"[[fault]]\nkind = \"outage\"\nat = [\"1s\"]\nduration = \"1s\"\n", []string{
+			"x.toml:8: client.session_timeout: the negotiated session timeout 2ms leaves the client a ping period of 0s and a connect timeout of 0s (with 5 host(s)): it would ping or reconnect without pause; the timeout must be at least 5ms",
+			"x.toml:8: client.session_timeout: the negotiated session timeout 4ms leaves the client a ping period of 1ms and a connect timeout of 0s (with 5 host(s)): it would ping or reconnect without pause; the timeout must be at least 5ms"}},
+		{"session timeout too short, from the tick", head + "[server]\ntick_time = \"1ms\"\n[client]\nsession_timeout = \"1ms\"\n", []string{
+			"x.toml:4: server.tick_time: the negotiated session timeout 2ms leaves the client a ping period of 0s and a connect timeout of 2ms (with 1 host(s)): it would ping or reconnect without pause; the timeout must be at least 3ms"}},
+		{"retransmission timer below the resolution", head + "[network]\nrto_min = \"1ns\"\nrto_max = \"1ns\"\n", []string{
+			"x.toml:4: network.rto_min: must be at least 1ms, got 1ns: a retransmission timer finer than the clocks' resolution would spin",
+			"x.toml:5: network.rto_max: must be at least 1ms, got 1ns: a retransmission timer finer than the clocks' resolution would spin"}},
 		{"ensemble beyond server ids", head + "[server]\ncount = 1000\n", []string{
 			"x.toml:4: server.count: 1000 is more than 255: ZooKeeper server ids run from 1 to 255"}},
 	}

@@ -42,6 +42,9 @@ type sweepSlot struct {
 	zk bool
 	// maxN, when positive, is the largest value an integer setting takes.
 	maxN int
+	// ms marks a positive duration that must be at least 1 ms (the
+	// resolution of the clocks, where a smaller value would spin).
+	ms bool
 }
 
 type slotVal struct {

@@ -72,6 +72,8 @@ func (s *Spec) valueProblems() []Problem {
 			switch {
 			case sl.kind == slotDuration && v.dur > model.MaxDuration:
 				bad(sl.key, "%s is longer than %s, the longest duration hbsim simulates", v.text, maxDurationText)
+			case sl.ms && v.dur > 0 && v.dur < clockResolution:
+				bad(sl.key, "must be at least 1ms, got %s: a retransmission timer finer than the clocks' resolution would spin", v.text)
 			case sl.zk && v.dur > 0 && v.dur < time.Millisecond:
 				bad(sl.key, "must be at least 1ms, got %s: ZooKeeper counts it in whole milliseconds", v.text)
 			case sl.zk && v.dur > model.MaxZKDuration:

@@ -339,6 +339,8 @@ func (c Config) Validate() error {
 	}
 	if c.Client.SessionTimeout <= 0 {
 		bad("session timeout must be positive, got %v", c.Client.SessionTimeout)
+	} else if t, least := s.Negotiate(c.Client.SessionTimeout), ShortestSessionTimeout(len(c.Client.Hosts)); t < least {
+		bad("negotiated session timeout %v is below %v: the client's ping period or connect timeout would be 0ms", t, least)
 	}
 	if len(c.Client.Hosts) == 0 {
 		bad("host list is empty")
@@ -417,6 +419,14 @@ func (f Fault) validate(c Config) error {
 		bad("duration: %w", err)
 	}
 	return errors.Join(errs...)
+}
+
+// ShortestSessionTimeout is the shortest negotiated session timeout a client
+// with hosts hosts can work with: its ping period rt/2 =
+// floor(floor(2T/3)/2) ms and its connect timeout T/hosts ms must be at
+// least 1 ms, or its loop would ping or reconnect without time passing.
+func ShortestSessionTimeout(hosts int) time.Duration {
+	return max(3, time.Duration(hosts)) * time.Millisecond
 }
 
 // MaxServers is the largest ensemble: ZooKeeper server ids run from 1 to 255

@@ -171,6 +171,15 @@ func TestConfigDurationBounds(t *testing.T) {
 		{"huge tick", func(c *Config) { c.Server.TickTime = 30 * 24 * time.Hour }, "tick time 720h0m0s is longer than ZooKeeper's int of milliseconds holds"},
 		{"huge timeout", func(c *Config) { c.Client.SessionTimeout = 30 * 24 * time.Hour }, "session timeout 720h0m0s is longer than"},
 		{"huge horizon", func(c *Config) { c.Horizon = MaxDuration + 1 }, "horizon 240000h0m0.000000001s is longer than 240000h0m0s"},
+		{"timeout too short to ping", func(c *Config) {
+			c.Server = ServerConfig{TickTime: time.Millisecond, MinSessionTimeout: time.Millisecond}
+			c.Client.SessionTimeout = 2 * time.Millisecond
+		}, "negotiated session timeout 2ms is below 3ms: the client's ping period or connect timeout would be 0ms"},
+		{"timeout too short for its hosts", func(c *Config) {
+			c.Servers = 5
+			c.Server = ServerConfig{TickTime: time.Millisecond, MinSessionTimeout: time.Millisecond}
+			c.Client.SessionTimeout = 4 * time.Millisecond
+		}, "negotiated session timeout 4ms is below 5ms"},
 		{"huge period", func(c *Config) {
 			c.Faults = []Fault{{Kind: Outage, Arrival: Periodic, Every: math.MaxInt64, Duration: Fixed(time.Second), Target: Target{Client: AllClients, Server: AllServers}}}
 		}, "fault period"},
