@@ -171,6 +171,7 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // behind (".NAME.tmp*") are removed first. A failure is a *WriteError; the
 // files before the one that failed are written.
 func WriteFiles(dir string, files []File) error {
+	dir = filepath.Clean(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return &WriteError{Path: dir, Err: err}
 	}

@@ -39,10 +39,13 @@ func isInputError(err error) bool {
 	var re *experiments.ResourceError
 	var le *model.LawError
 	var we *experiments.WriteError
-	if errors.As(err, &we) {
+	switch {
+	case errors.As(err, &oe):
+		return true // an output path given on the command line (timeline -o)
+	case errors.As(err, &we):
 		return false
 	}
-	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le)
+	return errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le)
 }
 
 func loadSpec(path string) (*experiments.Spec, error) {

@@ -329,3 +329,14 @@ func TestShortDur(t *testing.T) {
 		assert.Equal(t, want, shortDur(d), "%v", d)
 	}
 }
+
+// An output path given on the command line that cannot be written is bad
+// usage (exit 2), unlike a write that fails once a run is under way.
+func TestTimelineUnwritableOutputIsUsage(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "f")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	_, errOut, code := runCLI(t, "timeline", "seed-cable-unplug", "-o", filepath.Join(file, "x.png"))
+	assert.Equal(t, 2, code, errOut)
+	assert.Equal(t, "hbsim: experiments: writing "+file+": not a directory\n", errOut)
+}
