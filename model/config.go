@@ -114,6 +114,47 @@ type ServerConfig struct {
 	// NoConnReaper disables the 3.5+ NIO connection reaper (idle connections
 	// closed after about T..T+10 s), which bounds the orphaned-socket path.
 	NoConnReaper bool
+
+	// SyncLimit and InitLimit are zoo.cfg's syncLimit and initLimit, in
+	// ticks (defaults 5 and 10): a follower abandons a leader it has not
+	// heard from for SyncLimit ticks and a leader counts a follower as
+	// synced while its last ack is at most SyncLimit ticks old; a new
+	// leadership that is not serving InitLimit ticks after its election is
+	// abandoned (zk-semantics §2.8).
+	SyncLimit, InitLimit int
+	// SyncTime is the law of the time from a quorum having connected to a
+	// new leader until it serves (loading its database, DIFF or SNAP to the
+	// followers), and from a follower joining a serving leader until it
+	// serves; the epoch and NEWLEADER round trips come on top. Default
+	// fixed 100 ms.
+	SyncTime *Law
+	// FinalizeWait is FastLeaderElection's finalizeWait (default 200 ms),
+	// also the first wait before notifications are sent again;
+	// MaxNotificationInterval caps that doubling wait (default 60 s).
+	FinalizeWait, MaxNotificationInterval time.Duration
+	// ResumeOrder is which thread of a server resuming from a pause runs
+	// first: the session expirer or the request threads (zk-semantics §2.8).
+	ResumeOrder ResumeOrder
+}
+
+// ResumeOrder orders the threads of a server that resumes from a pause.
+type ResumeOrder uint8
+
+// Resume orders.
+const (
+	// ExpirerFirst drains every overdue expiry bucket before the buffered
+	// requests touch anything (the pessimistic, commonly reported case).
+	ExpirerFirst ResumeOrder = iota
+	// RequestsFirst processes the buffered requests (and quorum messages)
+	// first, then the expirer.
+	RequestsFirst
+)
+
+func (o ResumeOrder) String() string {
+	if o == RequestsFirst {
+		return "requests-first"
+	}
+	return "expirer-first"
 }
 
 // ClientConfig is the ZooKeeper client side (zk-semantics §1).
@@ -124,6 +165,11 @@ type ClientConfig struct {
 	Hosts []int
 	// KeepHostOrder skips the one-time shuffle of the host list.
 	KeepHostOrder bool
+	// AbsentHosts is how many addresses of the connect string have no
+	// ZooKeeper server at all (a closed port: connects are refused at
+	// once). They are host indices Servers .. Servers+AbsentHosts-1; an
+	// outage with that server index black-holes one instead.
+	AbsentHosts int
 	// RequestInterval, when non-nil, is the law of the gap between
 	// application requests (each resets lastSend and touches the session).
 	RequestInterval *Law
@@ -168,9 +214,24 @@ const (
 	ServerCrash
 	// ClientPause freezes a client process (GC, VM migration) for the duration.
 	ClientPause
+	// Partition cuts the quorum links between a set of servers and the rest
+	// of the ensemble (and, with Target.ClientPaths, every client's paths to
+	// those servers).
+	Partition
+	// ServerPause freezes a server process (GC, VM freeze): its kernel keeps
+	// accepting and buffering, nothing runs until it resumes.
+	ServerPause
+	// RollingRestart restarts every server in turn (followers first, the
+	// leader last), each down for a duration drawn from the law, waiting
+	// until a restarted server serves again before stopping the next.
+	RollingRestart
 )
 
-var faultNames = [...]string{"outage", "server-crash", "client-pause"}
+var faultNames = [...]string{"outage", "server-crash", "client-pause", "partition", "server-pause", "rolling-restart"}
+
+// ServerSide reports whether the fault acts on server processes or the
+// links between them.
+func (k FaultKind) ServerSide() bool { return k != Outage && k != ClientPause }
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) {
@@ -199,10 +260,14 @@ func (d Direction) String() string {
 	return "both"
 }
 
-// AllClients and AllServers select every client or server.
+// AllClients and AllServers select every client or server; TheLeader and
+// AFollower select, when an episode starts, the server leading then (or the
+// configured leader if none leads) and one of its followers.
 const (
 	AllClients = -1
 	AllServers = -1
+	TheLeader  = -2
+	AFollower  = -3
 )
 
 // Target selects what a fault hits.
@@ -212,10 +277,18 @@ type Target struct {
 	// (a switch, a rack) or every client has its own independent process.
 	Client int
 	Shared bool
-	// Server is a server index or AllServers: for an outage, the far end of
-	// the paths cut; for a crash, the process killed.
+	// Server is a server index, AllServers, TheLeader or AFollower: for an
+	// outage, the far end of the paths cut; for a crash or pause, the
+	// process; for a partition, the server isolated (unless Servers lists
+	// several).
 	Server    int
 	Direction Direction
+	// Servers, for a partition, is the set of servers cut off from the
+	// rest (empty: just Server).
+	Servers []int
+	// ClientPaths, for a partition, also cuts every client's paths to the
+	// isolated servers (else clients still reach them).
+	ClientPaths bool
 }
 
 // ArrivalKind is how fault episodes arrive.
@@ -244,8 +317,15 @@ type Fault struct {
 	// Every is the mean gap (Poisson) or the period (Periodic).
 	Every  time.Duration
 	Offset time.Duration // Periodic: first episode at Offset; Poisson: none before Offset
-	// Duration is the law of each episode's length.
+	// Duration is the law of each episode's length (a rolling restart's:
+	// each server's downtime).
 	Duration Law
+	// Gap, for a rolling restart, is the wait between a restarted server
+	// serving again and the next server's stop.
+	Gap time.Duration
+	// LeaderFirst, for a rolling restart, restarts the leader first instead
+	// of last.
+	LeaderFirst bool
 }
 
 // Defaults returns c with every unset optional field at its default.
@@ -269,12 +349,28 @@ func (c Config) Defaults() Config {
 	if s.QuorumLatency == 0 {
 		s.QuorumLatency = 500 * time.Microsecond
 	}
+	if s.SyncLimit == 0 {
+		s.SyncLimit = 5
+	}
+	if s.InitLimit == 0 {
+		s.InitLimit = 10
+	}
+	if s.SyncTime == nil {
+		l := Fixed(100 * time.Millisecond)
+		s.SyncTime = &l
+	}
+	if s.FinalizeWait == 0 {
+		s.FinalizeWait = 200 * time.Millisecond
+	}
+	if s.MaxNotificationInterval == 0 {
+		s.MaxNotificationInterval = 60 * time.Second
+	}
 	cl := &c.Client
 	if cl.SessionTimeout == 0 {
 		cl.SessionTimeout = 10 * time.Second
 	}
 	if cl.Hosts == nil {
-		cl.Hosts = make([]int, c.Servers)
+		cl.Hosts = make([]int, c.Servers+cl.AbsentHosts)
 		for i := range cl.Hosts {
 			cl.Hosts[i] = i
 		}
@@ -325,6 +421,20 @@ func (c Config) Validate() error {
 	if s.QuorumLatency < 0 {
 		bad("quorum latency must not be negative, got %v", s.QuorumLatency)
 	}
+	if s.SyncLimit < 1 || s.InitLimit < 1 {
+		bad("sync limit and init limit must be at least one tick, got %d and %d", s.SyncLimit, s.InitLimit)
+	}
+	if s.SyncTime == nil {
+		bad("sync time law is not set")
+	} else if err := s.SyncTime.Validate(); err != nil {
+		bad("sync time: %w", err)
+	}
+	if s.FinalizeWait <= 0 || s.MaxNotificationInterval < s.FinalizeWait {
+		bad("finalize wait %v must be positive and at most the maximum notification interval %v", s.FinalizeWait, s.MaxNotificationInterval)
+	}
+	if c.Client.AbsentHosts < 0 {
+		bad("absent hosts must not be negative, got %d", c.Client.AbsentHosts)
+	}
 	if c.Client.SessionTimeout <= 0 {
 		bad("session timeout must be positive, got %v", c.Client.SessionTimeout)
 	}
@@ -332,8 +442,8 @@ func (c Config) Validate() error {
 		bad("host list is empty")
 	}
 	for _, h := range c.Client.Hosts {
-		if h < 0 || h >= c.Servers {
-			bad("host %d is not a server index in [0, %d)", h, c.Servers)
+		if h < 0 || h >= c.Servers+c.Client.AbsentHosts {
+			bad("host %d is not a server index in [0, %d)", h, c.Servers+c.Client.AbsentHosts)
 		}
 	}
 	if c.Client.RequestInterval != nil {
@@ -369,11 +479,50 @@ func (f Fault) validate(c Config) error {
 	if f.Target.Client != AllClients && (f.Target.Client < 0 || f.Target.Client >= c.Clients) {
 		bad("client %d is not a client index in [0, %d)", f.Target.Client, c.Clients)
 	}
-	if f.Target.Server != AllServers && (f.Target.Server < 0 || f.Target.Server >= c.Servers) {
-		bad("server %d is not a server index in [0, %d)", f.Target.Server, c.Servers)
+	hosts := c.Servers
+	if f.Kind == Outage {
+		hosts += c.Client.AbsentHosts // an absent host can be black-holed
 	}
-	if f.Kind == ServerCrash && f.Target.Server == AllServers && c.Servers > 1 {
-		bad("a server crash needs one server index")
+	switch srv := f.Target.Server; {
+	case srv == TheLeader || srv == AllServers:
+	case srv == AFollower:
+		if c.Servers < 2 {
+			bad("a standalone server has no followers")
+		}
+	case srv < 0 || srv >= hosts:
+		bad("server %d is not a server index in [0, %d)", srv, hosts)
+	}
+	switch f.Kind {
+	case ServerCrash, ServerPause:
+		if f.Target.Server == AllServers && c.Servers > 1 {
+			bad("a %s needs one server (an index, the leader or a follower)", f.Kind)
+		}
+	case Partition:
+		if c.Servers < 2 {
+			bad("a partition needs an ensemble of at least two servers")
+		}
+		if len(f.Target.Servers) == 0 && f.Target.Server == AllServers {
+			bad("a partition needs the servers it isolates")
+		}
+		seen := map[int]bool{}
+		for _, s := range f.Target.Servers {
+			if s < 0 || s >= c.Servers {
+				bad("server %d is not a server index in [0, %d)", s, c.Servers)
+			} else if seen[s] {
+				bad("server %d is listed twice", s)
+			}
+			seen[s] = true
+		}
+		if len(seen) >= c.Servers {
+			bad("a partition must leave at least one server on the other side")
+		}
+	case RollingRestart:
+		if f.Target.Server != AllServers {
+			bad("a rolling restart restarts every server; it takes no server")
+		}
+	}
+	if f.Gap < 0 {
+		bad("gap %v is negative", f.Gap)
 	}
 	switch f.Arrival {
 	case Scripted:

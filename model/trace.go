@@ -10,8 +10,8 @@ import (
 )
 
 // Tracer receives one line per state change, message, touch, bucket expiry
-// and fault, with its virtual time. Actor is "client-3", "server-0" or
-// "network"; Event is a word of the stable kebab-case vocabulary (see
+// and fault, with its virtual time. Actor is "client-3", "server-0",
+// "network" or "operator"; Event is a word of the stable kebab-case vocabulary (see
 // Vocabulary); Detail is "key=value" pairs.
 type Tracer interface {
 	Trace(at clock.Time, actor, event, detail string)
@@ -64,6 +64,21 @@ var Vocabulary = map[string]string{
 	"pause-start":               "a client process froze (GC, VM migration)",
 	"pause-end":                 "a client process resumed",
 	"probe-crash":               "the dead-client probe's process died",
+	"server-state":              "a server's role changed (LOOKING, FOLLOWING, LEADING) or it started serving clients",
+	"election-started":          "a LOOKING server began an election round (FastLeaderElection)",
+	"votes-sent":                "a LOOKING server sent its vote to every voter (a new or better proposal, or a resend after silence)",
+	"elected":                   "a server's election ended: it leads, or follows the leader named",
+	"learner-joined":            "a leader accepted a follower's connection (FOLLOWERINFO)",
+	"learner-lost":              "a leader dropped a follower: its connection closed, or nothing came for syncLimit ticks",
+	"tracker-started":           "a new leader started its session tracker, touching every committed session",
+	"proposals-lost":            "a leader stopped with proposals no quorum had logged; they never commit",
+	"server-paused":             "a server process froze (GC, VM freeze); its kernel keeps buffering",
+	"server-resumed":            "a paused server process resumed; its expirer and request threads run what came due",
+	"partition-start":           "the quorum links between the listed servers and the rest are cut",
+	"partition-end":             "the quorum links heal",
+	"rolling-restart-start":     "an operator began restarting every server in turn",
+	"rolling-restart-end":       "every server was restarted and serves again",
+	"rolling-restart-skipped":   "a rolling restart was due while the previous one still ran",
 }
 
 // WriterTracer formats trace lines as fixed columns on w:
