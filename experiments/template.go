@@ -88,11 +88,15 @@ type specTemplate struct {
 
 	count, leader, tick, minTimeout, maxTimeout, quorum *sweepSlot
 	bucketRounding, connReaper                          bool
+	syncLimit, initLimit, finalizeWait, maxNotification *sweepSlot
+	syncTime                                            *lawSpec
+	resumeOrder                                         model.ResumeOrder
 
 	sessionTimeout, fixedReconnect *sweepSlot
 	version                        model.Version
 	hosts                          []int // nil: every server
 	keepHostOrder                  bool
+	absentHosts                    *sweepSlot // not swept
 	requestInterval                *lawSpec
 
 	latency                                  *lawSpec
@@ -147,6 +151,14 @@ type faultSpec struct {
 	direction model.Direction
 	dirSet    bool
 
+	servers     []int // a partition's isolated servers (nil: just server)
+	clientPaths bool  // a partition also cuts the clients' paths to them
+	pathsSet    bool
+	leaderFirst bool // a rolling restart's order
+	orderSet    bool
+	gap         *sweepSlot
+	gapIn       bool
+
 	arrival   model.ArrivalKind
 	arrivalOK bool      // arrival is absent (scripted) or decoded
 	at        []slotVal // scripted start times
@@ -172,18 +184,24 @@ func (s *Spec) config(d []int) model.Config {
 		Servers: t.count.int(d),
 		Leader:  t.leader.int(d),
 		Server: model.ServerConfig{
-			TickTime:          t.tick.dur(d),
-			MinSessionTimeout: t.minTimeout.dur(d),
-			MaxSessionTimeout: t.maxTimeout.dur(d),
-			NoBucketRounding:  !t.bucketRounding,
-			QuorumLatency:     t.quorum.dur(d),
-			NoConnReaper:      !t.connReaper,
+			TickTime:                t.tick.dur(d),
+			MinSessionTimeout:       t.minTimeout.dur(d),
+			MaxSessionTimeout:       t.maxTimeout.dur(d),
+			NoBucketRounding:        !t.bucketRounding,
+			QuorumLatency:           t.quorum.dur(d),
+			NoConnReaper:            !t.connReaper,
+			SyncLimit:               t.syncLimit.int(d),
+			InitLimit:               t.initLimit.int(d),
+			FinalizeWait:            t.finalizeWait.dur(d),
+			MaxNotificationInterval: t.maxNotification.dur(d),
+			ResumeOrder:             t.resumeOrder,
 		},
 		Client: model.ClientConfig{
 			SessionTimeout: t.sessionTimeout.dur(d),
 			Version:        t.version,
 			Hosts:          slices.Clone(t.hosts),
 			KeepHostOrder:  t.keepHostOrder,
+			AbsentHosts:    t.absentHosts.int(d),
 			FixedReconnect: t.fixedReconnect.dur(d),
 		},
 		Network: model.NetworkConfig{
@@ -206,13 +224,20 @@ func (s *Spec) config(d []int) model.Config {
 		l := t.latency.law(d)
 		c.Network.Latency = &l
 	}
+	if t.syncTime != nil {
+		l := t.syncTime.law(d)
+		c.Server.SyncTime = &l
+	}
 	for _, f := range t.faults {
 		mf := model.Fault{
-			Kind:    f.kind,
-			Target:  model.Target{Client: f.client, Shared: f.shared, Server: f.server, Direction: f.direction},
-			Arrival: f.arrival,
-			Every:   f.every.dur(d),
-			Offset:  f.offset.dur(d),
+			Kind: f.kind,
+			Target: model.Target{Client: f.client, Shared: f.shared, Server: f.server, Direction: f.direction,
+				Servers: slices.Clone(f.servers), ClientPaths: f.clientPaths},
+			Arrival:     f.arrival,
+			Every:       f.every.dur(d),
+			Offset:      f.offset.dur(d),
+			Gap:         f.gap.dur(d),
+			LeaderFirst: f.leaderFirst,
 		}
 		for _, a := range f.at {
 			mf.At = append(mf.At, a.dur)

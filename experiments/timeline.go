@@ -27,16 +27,20 @@ type Timeline struct {
 	Horizon     time.Duration
 	Timeout     time.Duration // negotiated session timeout T
 	Tick        time.Duration // the server's tick k
-	Leader      string        // the server holding the session tracker ("server-0")
+	Leader      string        // the server holding the session tracker at the start ("server-0")
 	// Rounding is true when sessions expire at tick-bucket boundaries (the
 	// default) and false under the closed-form oracle's exact expiry.
 	Rounding bool
 
 	Clients  []ClientLane  // by client index; the dead-client probe last
+	Servers  []ServerLane  // by server index (an ensemble, or a server that fails)
 	Sessions []SessionLine // in creation order
-	Buckets  []BucketEpoch // the leader's incarnations, in order
-	Faults   []FaultSpan   // in start order
-	Events   []Event       // the decisive events, in time order
+	Buckets  []BucketEpoch // the serving leaders' trackers, in order
+	// NoLeader are the intervals in which no tracker runs: no leader
+	// serves (crashed, looking, electing, syncing), so nothing expires.
+	NoLeader []Interval
+	Faults   []FaultSpan // in start order
+	Events   []Event     // the decisive events, in time order
 	// Outcome says, per session that was disconnected or expired, why it
 	// expired or survived; in session order.
 	Outcome []Outcome
@@ -73,6 +77,37 @@ const (
 	// StateCrashed: the client process died.
 	StateCrashed LaneState = "Crashed"
 )
+
+// ServerState is a server's state as the timeline shows it.
+type ServerState string
+
+// Server states.
+const (
+	ServerServing       ServerState = "Serving"   // a standalone server, up
+	ServerLeading       ServerState = "Leading"   // a leader serving clients
+	ServerFollowing     ServerState = "Following" // a follower serving clients
+	ServerEstablishing  ServerState = "Leading (syncing)"
+	ServerSyncing       ServerState = "Following (syncing)"
+	ServerLooking       ServerState = "Looking" // in an election: connects are closed
+	ServerDown          ServerState = "Down"
+	ServerPausedProcess ServerState = "Paused"
+)
+
+// ServerLane is one server process's states, contiguous from the start of
+// the run to the horizon.
+type ServerLane struct {
+	Name   string // "server-0"
+	States []ServerSpan
+}
+
+// ServerSpan is an interval of one server state.
+type ServerSpan struct {
+	From, To time.Duration
+	State    ServerState
+}
+
+// Interval is a span of the run.
+type Interval struct{ From, To time.Duration }
 
 // ClientLane is one client process.
 type ClientLane struct {
@@ -149,15 +184,17 @@ func (b BucketEpoch) Boundaries(tick, from, to time.Duration) []time.Duration {
 	return out
 }
 
-// FaultKind names what a fault span does: "outage", "server-crash" or
-// "client-pause", as in an experiment file.
+// FaultKind names what a fault span does, as in an experiment file.
 type FaultKind string
 
 // Fault span kinds.
 const (
-	FaultOutage      FaultKind = "outage"
-	FaultServerCrash FaultKind = "server-crash"
-	FaultClientPause FaultKind = "client-pause"
+	FaultOutage         FaultKind = "outage"
+	FaultServerCrash    FaultKind = "server-crash"
+	FaultClientPause    FaultKind = "client-pause"
+	FaultPartition      FaultKind = "partition"
+	FaultServerPause    FaultKind = "server-pause"
+	FaultRollingRestart FaultKind = "rolling-restart"
 )
 
 // FaultSpan is one fault episode.
@@ -190,6 +227,7 @@ const (
 	EventReconnected     EventKind = "reconnected"    // SyncConnected again on the same session
 	EventExpiredSeen     EventKind = "expired-seen"   // the client learned its session had expired
 	EventClientCrashed   EventKind = "client-crashed" // the client process died
+	EventRoleChange      EventKind = "role-change"    // a server lost its role (went LOOKING), paused or resumed
 )
 
 // Event is a decisive event, labelled in words.
@@ -203,7 +241,8 @@ type Event struct {
 	// event sits on that session's deadline line.
 	Session  string
 	Deadline time.Duration
-	// Track is the FaultSpan.Track of a fault-start or fault-end event.
+	// Track is the FaultSpan.Track of a fault-start or fault-end event, or
+	// the server lane of a role change.
 	Track string
 	Label string
 }
@@ -217,6 +256,9 @@ func (e Event) Server() bool {
 	}
 	return false
 }
+
+// OnServerLane reports whether the event belongs on a server lane (Track).
+func (e Event) OnServerLane() bool { return e.Kind == EventRoleChange }
 
 // TraceLine is one line of a run's trace, as a model.Tracer receives it.
 type TraceLine struct {
@@ -265,7 +307,13 @@ func RunTimeline(cfg model.Config, title, description string) (*Timeline, error)
 //     (deadline modulo the tick), server-crashed and server-restarted its
 //     incarnations;
 //   - outage-start (with its duration), server-crashed to server-restarted,
-//     and pause-start (with its duration) give the fault spans.
+//     pause-start and server-paused (with their durations), partition-start
+//     to partition-end and rolling-restart-start to rolling-restart-end give
+//     the fault spans;
+//   - server-state (role and serving), server-crashed, server-restarted,
+//     server-paused and server-resumed give the server lanes; a leader's
+//     serving=true starts a tracker (its restorations come with
+//     tracker-started), its LOOKING or crash ends it.
 //
 // The decisive events and the outcome sentences are derived from these.
 // It returns an error for a line it cannot read.
@@ -278,11 +326,23 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 			Rounding: !cfg.Server.NoBucketRounding, Leader: "server-" + strconv.Itoa(cfg.Leader),
 		},
 		cfg:      cfg,
-		leader:   "server-" + strconv.Itoa(cfg.Leader),
+		tracker:  "server-" + strconv.Itoa(cfg.Leader),
 		conns:    map[int]int{},
 		sessions: map[string]int{},
 		crashes:  map[string]int{},
 		late:     map[int]time.Duration{},
+	}
+	b.noLeaderFrom = -1
+	for i := range cfg.Servers {
+		st := ServerServing
+		if cfg.Servers > 1 {
+			st = ServerFollowing
+			if i == cfg.Leader {
+				st = ServerLeading
+			}
+		}
+		b.t.Servers = append(b.t.Servers, ServerLane{Name: "server-" + strconv.Itoa(i)})
+		b.servers = append(b.servers, serverBuild{state: st})
 	}
 	for _, l := range lines {
 		if err := b.line(l); err != nil {
@@ -294,23 +354,29 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 }
 
 type timelineBuilder struct {
-	t      *Timeline
-	cfg    model.Config
-	leader string
+	t       *Timeline
+	cfg     model.Config
+	tracker string // the server whose tracker runs, "" while none does
 
 	conns    map[int]int    // connection id -> client index
 	sessions map[string]int // session id -> index in t.Sessions
 	crashes  map[string]int // server name -> index of its open crash span
 	clients  []clientBuild
 
-	epochFrom   time.Duration // start of the leader's current incarnation
-	epochPhase  time.Duration
-	epochPhased bool
-	leaderDown  []span                // the leader's down intervals
-	late        map[int]time.Duration // client -> when its data last arrived late
+	epochFrom    time.Duration // start of the current tracker
+	epochPhase   time.Duration
+	epochPhased  bool
+	noLeaderFrom time.Duration         // start of the current interval without a tracker, -1 if one runs
+	late         map[int]time.Duration // client -> when its data last arrived late
+	servers      []serverBuild
+	paused       map[string]int // server -> index of its open pause span
 }
 
-type span struct{ from, to time.Duration }
+type serverBuild struct {
+	state  ServerState
+	since  time.Duration
+	before ServerState // the state a pause interrupted
+}
 
 type clientBuild struct {
 	started  bool
@@ -416,6 +482,9 @@ func (b *timelineBuilder) line(l TraceLine) error {
 		b.t.Sessions = append(b.t.Sessions, SessionLine{ID: kv["session"], Client: ci, Created: at, End: b.t.Horizon})
 		b.client(ci)
 	case "touch":
+		if b.cfg.Servers > 1 && l.Actor != b.tracker {
+			return nil // a deposed leader that does not know it yet: its tracker is discarded
+		}
 		d, err := num("deadline")
 		if err != nil {
 			return err
@@ -434,10 +503,13 @@ func (b *timelineBuilder) line(l TraceLine) error {
 			b.event(Event{At: at, Kind: EventLateTouch, Client: s.Client, Session: s.ID, Deadline: d,
 				Label: fmt.Sprintf("%s: session %s's deadline moves to E = %s", how, s.ID, fmtAt(d))})
 		}
-		if l.Actor == b.leader && !b.epochPhased && b.t.Tick > 0 {
+		if l.Actor == b.tracker && !b.epochPhased && b.t.Tick > 0 {
 			b.epochPhase, b.epochPhased = d%b.t.Tick, true
 		}
 	case "session-expired":
+		if b.cfg.Servers > 1 && l.Actor != b.tracker {
+			return nil // a deposed leader's expiry never commits
+		}
 		si, ok := b.sessions[kv["session"]]
 		if !ok {
 			return fmt.Errorf("expiry of unknown session %s", kv["session"])
@@ -465,40 +537,91 @@ func (b *timelineBuilder) line(l TraceLine) error {
 			Label: l.Actor + " down"})
 		b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: l.Actor,
 			Label: fmt.Sprintf("%s crashes (restarts after %s): its connections reset", l.Actor, fmtSeconds(d))})
-		if l.Actor == b.leader {
-			b.closeEpoch(at)
-			b.leaderDown = append(b.leaderDown, span{at, b.t.Horizon})
+		if l.Actor == b.tracker {
+			b.trackerStops(at)
 		}
+		b.serverState(l.Actor, at, ServerDown)
 	case "server-restarted":
 		if fi, ok := b.crashes[l.Actor]; ok {
 			b.t.Faults[fi].To = at
 			delete(b.crashes, l.Actor)
 		}
 		restored := false
-		if l.Actor == b.leader {
-			b.epochFrom, b.epochPhased = at, false
-			if n := len(b.leaderDown); n > 0 {
-				b.leaderDown[n-1].to = at
-			}
-			// Its touches restored sessions; they were not late touches.
-			b.t.Events = slices.DeleteFunc(b.t.Events, func(e Event) bool { return e.Kind == EventLateTouch && e.At == at })
-			// The restored sessions' touches came just before this line.
-			for si := range b.t.Sessions {
-				s := &b.t.Sessions[si]
-				if n := len(s.Steps); n > 0 && s.Steps[n-1].At == at {
-					s.Steps[n-1].Restored, restored = true, true
-					if !b.epochPhased {
-						b.epochPhase, b.epochPhased = s.Steps[n-1].Deadline%b.t.Tick, true
-					}
-					b.event(Event{At: at, Kind: EventServerRestarted, Client: s.Client, Session: s.ID, Deadline: s.Steps[n-1].Deadline,
-						Label: fmt.Sprintf("%s restarts and restores session %s with a fresh deadline E = %s (now + T, rounded up)",
-							l.Actor, s.ID, fmtAt(s.Steps[n-1].Deadline))})
-				}
-			}
+		if b.cfg.Servers == 1 {
+			b.serverState(l.Actor, at, ServerServing)
+			b.trackerStarts(l.Actor, at)
+			restored = b.restorations(l.Actor, at, l.Actor+" restarts")
+		} else {
+			b.serverState(l.Actor, at, ServerLooking)
 		}
 		if !restored {
 			b.event(Event{At: at, Kind: EventFaultEnd, Client: -1, Track: l.Actor, Label: l.Actor + " restarts"})
 		}
+	case "server-state":
+		st, err := serverStateOf(kv)
+		if err != nil {
+			return err
+		}
+		b.serverState(l.Actor, at, st)
+		switch {
+		case st == ServerLeading:
+			b.trackerStarts(l.Actor, at)
+		case st == ServerLooking && l.Actor == b.tracker:
+			b.trackerStops(at)
+		}
+		if st == ServerLooking && kv["reason"] != "" {
+			b.event(Event{At: at, Kind: EventRoleChange, Client: -1, Track: l.Actor, Label: l.Actor + " " + lookingWhy(kv["reason"])})
+		}
+	case "tracker-started":
+		b.restorations(l.Actor, at, "new leader "+l.Actor+" starts its tracker and")
+	case "server-paused":
+		d, err := num("duration")
+		if err != nil {
+			return err
+		}
+		b.t.Faults = append(b.t.Faults, FaultSpan{Kind: FaultServerPause, From: at, To: min(at+d, b.t.Horizon), Track: l.Actor + " pauses",
+			Label: "paused " + fmtSeconds(d)})
+		b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: l.Actor + " pauses",
+			Label: fmt.Sprintf("%s freezes for %s: its kernel buffers what arrives, nothing runs, nothing expires", l.Actor, fmtSeconds(d))})
+		if i, err := index(l.Actor, "server-"); err == nil && i < len(b.servers) {
+			b.servers[i].before = b.servers[i].state
+		}
+		b.serverState(l.Actor, at, ServerPausedProcess)
+	case "server-resumed":
+		if i, err := index(l.Actor, "server-"); err == nil && i < len(b.servers) {
+			b.serverState(l.Actor, at, b.servers[i].before)
+		}
+		b.event(Event{At: at, Kind: EventFaultEnd, Client: -1, Track: l.Actor + " pauses",
+			Label: fmt.Sprintf("%s resumes (%s): overdue buckets and buffered requests run at once", l.Actor, kv["order"])})
+	case "partition-start":
+		d, err := num("duration")
+		if err != nil {
+			return err
+		}
+		track := "quorum links: servers " + kv["servers"] + " cut off"
+		what := "the quorum links between servers " + kv["servers"] + " and the rest are cut"
+		if kv["client-paths"] == "cut" {
+			track += " (and their clients)"
+			what += ", and so are the clients' paths to them"
+		}
+		b.t.Faults = append(b.t.Faults, FaultSpan{Kind: FaultPartition, From: at, To: min(at+d, b.t.Horizon), Track: track,
+			Label: "partition " + fmtSeconds(d)})
+		b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: track, Label: fmt.Sprintf("partition (%s): %s", fmtSeconds(d), what)})
+		if at+d <= b.t.Horizon {
+			b.event(Event{At: at + d, Kind: EventFaultEnd, Client: -1, Track: track, Label: "the partition heals"})
+		}
+	case "rolling-restart-start":
+		b.t.Faults = append(b.t.Faults, FaultSpan{Kind: FaultRollingRestart, From: at, To: b.t.Horizon, Track: "operator", Label: "rolling restart"})
+		b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: "operator",
+			Label: "an operator starts a rolling restart: each server in turn, followers first, the leader last"})
+	case "rolling-restart-end":
+		for i := len(b.t.Faults) - 1; i >= 0; i-- {
+			if b.t.Faults[i].Kind == FaultRollingRestart {
+				b.t.Faults[i].To = at
+				break
+			}
+		}
+		b.event(Event{At: at, Kind: EventFaultEnd, Client: -1, Track: "operator", Label: "the rolling restart is done: every server serves again"})
 	case "outage-start":
 		d, err := num("duration")
 		if err != nil {
@@ -703,10 +826,112 @@ func (b *timelineBuilder) closeEpoch(at time.Duration) {
 	b.epochPhased = false
 }
 
+// trackerStarts begins the tracker of server at at: a restarted standalone
+// server, or a new leader that starts serving.
+func (b *timelineBuilder) trackerStarts(server string, at time.Duration) {
+	if b.tracker != "" {
+		b.closeEpoch(at) // an older leader still serving: its tracker is drawn up to here
+	}
+	b.tracker, b.epochFrom, b.epochPhased = server, at, false
+	if b.noLeaderFrom >= 0 {
+		if at > b.noLeaderFrom {
+			b.t.NoLeader = append(b.t.NoLeader, Interval{From: b.noLeaderFrom, To: at})
+		}
+		b.noLeaderFrom = -1
+	}
+}
+
+// trackerStops ends the running tracker: its server crashed or went LOOKING.
+func (b *timelineBuilder) trackerStops(at time.Duration) {
+	b.closeEpoch(at)
+	b.tracker = ""
+	if b.noLeaderFrom < 0 {
+		b.noLeaderFrom = at
+	}
+}
+
+// restorations marks the touches server made at at as restorations of a
+// starting tracker (not late touches) and adds one event per session.
+func (b *timelineBuilder) restorations(server string, at time.Duration, who string) bool {
+	restored := false
+	b.t.Events = slices.DeleteFunc(b.t.Events, func(e Event) bool { return e.Kind == EventLateTouch && e.At == at })
+	for si := range b.t.Sessions {
+		s := &b.t.Sessions[si]
+		if n := len(s.Steps); n > 0 && s.Steps[n-1].At == at && !s.Expired {
+			s.Steps[n-1].Restored, restored = true, true
+			if !b.epochPhased && b.t.Tick > 0 {
+				b.epochPhase, b.epochPhased = s.Steps[n-1].Deadline%b.t.Tick, true
+			}
+			b.event(Event{At: at, Kind: EventServerRestarted, Client: s.Client, Session: s.ID, Deadline: s.Steps[n-1].Deadline,
+				Label: fmt.Sprintf("%s restores session %s with a fresh deadline E = %s (now + T, rounded up)",
+					who, s.ID, fmtAt(s.Steps[n-1].Deadline))})
+		}
+	}
+	return restored
+}
+
+// serverState moves server's lane to st at at.
+func (b *timelineBuilder) serverState(server string, at time.Duration, st ServerState) {
+	i, err := index(server, "server-")
+	if err != nil || i >= len(b.servers) {
+		return
+	}
+	sb := &b.servers[i]
+	if sb.state == st {
+		return
+	}
+	if at > sb.since {
+		b.t.Servers[i].States = append(b.t.Servers[i].States, ServerSpan{From: sb.since, To: at, State: sb.state})
+	}
+	sb.state, sb.since = st, at
+}
+
+// serverStateOf reads a server-state line's role and serving.
+func serverStateOf(kv map[string]string) (ServerState, error) {
+	serving := kv["serving"] == "true"
+	switch kv["role"] {
+	case "LOOKING":
+		return ServerLooking, nil
+	case "LEADING":
+		if serving {
+			return ServerLeading, nil
+		}
+		return ServerEstablishing, nil
+	case "FOLLOWING":
+		if serving {
+			return ServerFollowing, nil
+		}
+		return ServerSyncing, nil
+	}
+	return "", fmt.Errorf("unknown role %q", kv["role"])
+}
+
+// lookingWhy says why a server went LOOKING.
+func lookingWhy(reason string) string {
+	switch {
+	case reason == "leader-closed":
+		return "sees its leader's connection close: drops its clients and looks for a leader"
+	case reason == "leader-timeout":
+		return "hears nothing from its leader for syncLimit ticks: drops its clients and looks for a leader"
+	case strings.HasPrefix(reason, "quorum-lost"):
+		return "finds too few followers synced at its quorum check: it stops leading and drops its clients"
+	case reason == "init-limit":
+		return "could not establish the new leadership within initLimit ticks: looks again"
+	}
+	return "looks for a leader (" + reason + ")"
+}
+
 func (b *timelineBuilder) finish() {
 	h := b.t.Horizon
-	if !b.leaderIsDown() {
+	if b.tracker != "" {
 		b.closeEpoch(h)
+	} else if b.noLeaderFrom >= 0 && h > b.noLeaderFrom {
+		b.t.NoLeader = append(b.t.NoLeader, Interval{From: b.noLeaderFrom, To: h})
+	}
+	for i := range b.servers {
+		if sb := &b.servers[i]; h > sb.since {
+			b.t.Servers[i].States = append(b.t.Servers[i].States, ServerSpan{From: sb.since, To: h, State: sb.state})
+		}
 	}
 	for i := range b.clients {
 		c := &b.clients[i]
@@ -724,22 +949,21 @@ func (b *timelineBuilder) finish() {
 			if st.Deadline >= next || s.Expired && st.Deadline == s.End {
 				continue
 			}
-			for _, d := range b.leaderDown {
-				if st.Deadline >= d.from && st.Deadline < d.to {
+			for _, d := range b.t.NoLeader {
+				if st.Deadline >= d.From && st.Deadline < d.To {
+					while := "the server is down"
+					if b.cfg.Servers > 1 {
+						while = "no leader serves"
+					}
 					b.event(Event{At: st.Deadline, Kind: EventDeadlinePassed, Client: s.Client, Session: s.ID, Deadline: st.Deadline,
-						Label: fmt.Sprintf("deadline E = %s of session %s passes while the server is down: no expirer runs, nothing expires",
-							fmtAt(st.Deadline), s.ID)})
+						Label: fmt.Sprintf("deadline E = %s of session %s passes while %s: no expirer runs, nothing expires",
+							fmtAt(st.Deadline), s.ID, while)})
 				}
 			}
 		}
 	}
 	slices.SortStableFunc(b.t.Events, func(x, y Event) int { return cmp.Compare(x.At, y.At) })
 	b.outcome()
-}
-
-func (b *timelineBuilder) leaderIsDown() bool {
-	n := len(b.leaderDown)
-	return n > 0 && b.leaderDown[n-1].to == b.t.Horizon
 }
 
 // outcome explains, per session that was disconnected or expired, why it
@@ -767,6 +991,15 @@ func (b *timelineBuilder) outcome() {
 					lane.Name, fmtAt(crashed), s.ID, fmtSeconds(s.End-crashed), fmtAt(s.End))
 				continue
 			}
+			e := s.End
+			if n := len(s.Steps); n > 0 {
+				e = s.Steps[n-1].Deadline
+			}
+			if s.End-e > time.Millisecond {
+				add(true, "%s's session %s EXPIRED at %s: nothing reached the server between its last touch at %s and its deadline E = %s, which passed while the leader was paused; its expirer ran when it resumed.",
+					lane.Name, s.ID, fmtAt(s.End), fmtAt(last), fmtAt(e))
+				continue
+			}
 			add(true, "%s's session %s EXPIRED at %s: nothing reached the server between its last touch at %s and its deadline E = %s.",
 				lane.Name, s.ID, fmtAt(s.End), fmtAt(last), fmtAt(s.End))
 			continue
@@ -784,8 +1017,15 @@ func (b *timelineBuilder) outcome() {
 						why = joinWhy(why, fmt.Sprintf("a ping sent before the disconnection reached the server late, at %s, and moved its deadline to %s", fmtAt(e.At), fmtAt(e.Deadline)))
 					case EventDeadlinePassed:
 						why = "its deadline passed while the server was down, so nothing expired it"
+						if b.cfg.Servers > 1 {
+							why = "its deadline passed while no leader served, so nothing expired it"
+						}
 					case EventServerRestarted:
-						why = joinWhy(why, "the restarted server restored it with a fresh deadline")
+						restorer := "the restarted server"
+						if b.cfg.Servers > 1 {
+							restorer = "the new leader's tracker"
+						}
+						why = joinWhy(why, restorer+" restored it with a fresh deadline")
 					}
 				}
 			}

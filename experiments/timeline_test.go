@@ -168,12 +168,32 @@ func TestTimelineInvariants(t *testing.T) {
 				}
 			}
 			assert.True(t, slices.IsSortedFunc(tl.Events, func(a, b Event) int { return int(a.At - b.At) }), "events in time order")
+			for _, sl := range tl.Servers {
+				require.NotEmpty(t, sl.States, sl.Name)
+				for i, sp := range sl.States {
+					assert.Less(t, sp.From, sp.To, "%s span %d is not empty", sl.Name, i)
+					if i > 0 {
+						assert.Equal(t, sl.States[i-1].To, sp.From, "%s spans are contiguous", sl.Name)
+						assert.NotEqual(t, sl.States[i-1].State, sp.State, "%s spans change state", sl.Name)
+					}
+				}
+				assert.Equal(t, tl.Horizon, sl.States[len(sl.States)-1].To, "%s reaches the horizon", sl.Name)
+			}
+			for _, iv := range tl.NoLeader {
+				for _, b := range tl.Buckets {
+					assert.False(t, iv.From < b.To && b.From < iv.To, "no tracker runs while no leader serves")
+				}
+			}
 			for _, s := range tl.Sessions {
 				for _, st := range s.Steps {
 					assert.GreaterOrEqual(t, st.Deadline, st.At+tl.Timeout, "E >= touch + T")
 					assert.LessOrEqual(t, st.Deadline, st.At+tl.Timeout+tl.Tick, "E <= touch + T + k")
-					// Every deadline is a boundary of the expirer running then.
-					i := slices.IndexFunc(tl.Buckets, func(b BucketEpoch) bool { return st.At >= b.From && st.At <= b.To })
+					// Every deadline is a boundary of the expirer running then
+					// (the later one where a new tracker starts as one ends).
+					i := len(tl.Buckets) - 1
+					for i >= 0 && !(st.At >= tl.Buckets[i].From && st.At <= tl.Buckets[i].To) {
+						i--
+					}
 					require.GreaterOrEqual(t, i, 0, "an epoch runs at %v", st.At)
 					assert.Zero(t, (st.Deadline-tl.Buckets[i].Phase)%tl.Tick, "session %s: E = %v is on a bucket boundary", s.ID, st.Deadline)
 				}

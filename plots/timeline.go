@@ -284,9 +284,22 @@ var (
 		experiments.StateCrashed:      {R: 0x33, G: 0x33, B: 0x33, A: 0xFF},
 	}
 	faultColor = map[experiments.FaultKind]color.RGBA{
-		experiments.FaultOutage:      {R: 0x56, G: 0xB4, B: 0xE9, A: 0xFF}, // sky blue
-		experiments.FaultServerCrash: {R: 0xCC, G: 0x79, B: 0xA7, A: 0xFF}, // reddish purple
-		experiments.FaultClientPause: {R: 0x99, G: 0x99, B: 0x99, A: 0xFF},
+		experiments.FaultOutage:         {R: 0x56, G: 0xB4, B: 0xE9, A: 0xFF}, // sky blue
+		experiments.FaultServerCrash:    {R: 0xCC, G: 0x79, B: 0xA7, A: 0xFF}, // reddish purple
+		experiments.FaultClientPause:    {R: 0x99, G: 0x99, B: 0x99, A: 0xFF},
+		experiments.FaultPartition:      {R: 0xF0, G: 0xE4, B: 0x42, A: 0xFF}, // yellow
+		experiments.FaultServerPause:    {R: 0x77, G: 0x77, B: 0x77, A: 0xFF},
+		experiments.FaultRollingRestart: {R: 0x88, G: 0xAA, B: 0x66, A: 0xFF},
+	}
+	serverColor = map[experiments.ServerState]color.RGBA{
+		experiments.ServerServing:       {R: 0x00, G: 0x9E, B: 0x73, A: 0xFF},
+		experiments.ServerLeading:       {R: 0x00, G: 0x72, B: 0xB2, A: 0xFF}, // blue
+		experiments.ServerFollowing:     {R: 0x00, G: 0x9E, B: 0x73, A: 0xFF}, // bluish green
+		experiments.ServerEstablishing:  {R: 0x7F, G: 0xB0, B: 0xD8, A: 0xFF},
+		experiments.ServerSyncing:       {R: 0x80, G: 0xCE, B: 0xB9, A: 0xFF},
+		experiments.ServerLooking:       {R: 0xE6, G: 0x9F, B: 0x00, A: 0xFF}, // orange
+		experiments.ServerDown:          {R: 0x33, G: 0x33, B: 0x33, A: 0xFF},
+		experiments.ServerPausedProcess: {R: 0x99, G: 0x99, B: 0x99, A: 0xFF},
 	}
 	sessionColors = []color.RGBA{
 		{R: 0x00, G: 0x72, B: 0xB2, A: 0xFF}, // blue
@@ -315,6 +328,7 @@ type figure struct {
 	scale   brokenScale
 	notes   []string
 	clients []int // indices of the lanes shown
+	servers int   // server lanes shown: every server of an ensemble, none for a standalone one
 	tracks  []string
 	story   []numbered
 }
@@ -336,7 +350,13 @@ func newFigure(tl experiments.Timeline, opts TimelineOptions) *figure {
 		}
 		f.clients = append(f.clients, i)
 	}
+	if len(tl.Servers) > 1 {
+		f.servers = len(tl.Servers)
+	}
 	for _, fs := range tl.Faults {
+		if f.onServerLane(fs) {
+			continue // the server lane shows it
+		}
 		if f.visible(secs(fs.From), secs(fs.To)) && !slices.Contains(f.tracks, fs.Track) {
 			f.tracks = append(f.tracks, fs.Track)
 		}
@@ -357,6 +377,19 @@ func newFigure(tl experiments.Timeline, opts TimelineOptions) *figure {
 		f.story = append(f.story, numbered{Event: e, n: n})
 	}
 	return f
+}
+
+// onServerLane reports whether a fault span is a server's crash or pause
+// that its lane shows (no track of its own).
+func (f *figure) onServerLane(fs experiments.FaultSpan) bool {
+	return f.serverRow(fs.Track) >= 0 && (fs.Kind == experiments.FaultServerCrash || fs.Kind == experiments.FaultServerPause)
+}
+
+// serverRow is the server lane a track names ("server-0", "server-0
+// pauses"), or -1.
+func (f *figure) serverRow(track string) int {
+	name, _, _ := strings.Cut(track, " ")
+	return slices.IndexFunc(f.tl.Servers[:f.servers], func(l experiments.ServerLane) bool { return l.Name == name })
 }
 
 func (f *figure) lo() float64 { return f.segs[0].a }
@@ -382,20 +415,26 @@ func (f *figure) visible(a, b float64) bool {
 	return false
 }
 
-// Vertical layout of the lanes panel, in its y units (top row highest).
+// Vertical layout of the lanes panel, in its y units (top row highest):
+// fault tracks, then server lanes, then client lanes.
 const (
-	trackHeight = 0.7
-	laneHeight  = 2.0
+	trackHeight  = 0.7
+	serverHeight = 0.7
+	laneHeight   = 2.0
 )
 
 func (f *figure) laneBase(k int) float64 { return float64(len(f.clients)-1-k) * laneHeight }
 
+func (f *figure) serverBase(k int) float64 {
+	return float64(len(f.clients))*laneHeight + float64(f.servers-1-k)*serverHeight
+}
+
 func (f *figure) trackBase(k int) float64 {
-	return float64(len(f.clients))*laneHeight + float64(len(f.tracks)-1-k)*trackHeight
+	return float64(len(f.clients))*laneHeight + float64(f.servers)*serverHeight + float64(len(f.tracks)-1-k)*trackHeight
 }
 
 func (f *figure) lanesTop() float64 {
-	return float64(len(f.clients))*laneHeight + float64(len(f.tracks))*trackHeight
+	return float64(len(f.clients))*laneHeight + float64(f.servers)*serverHeight + float64(len(f.tracks))*trackHeight
 }
 
 func (f *figure) render() ([]byte, error) {
@@ -434,12 +473,13 @@ func (f *figure) render() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// The panels' heights: 0.3 in per fault row, 1.15 in per client lane and
-// 0.5 in for the axis; the deadline panel takes deadlineInches.
+// The panels' heights: 0.3 in per fault row and server lane, 1.15 in per
+// client lane and 0.5 in for the axis; the deadline panel takes
+// deadlineInches.
 const deadlineInches = 3
 
 func (f *figure) lanesInches() float64 {
-	return 0.3*float64(len(f.tracks)) + 1.15*float64(len(f.clients)) + 0.5
+	return 0.3*float64(len(f.tracks)+f.servers) + 1.15*float64(len(f.clients)) + 0.5
 }
 
 // lanesShare is the lanes panel's share of the height of both panels.
@@ -487,7 +527,7 @@ func (f *figure) lanesPlot() *plot.Plot {
 	p.Y.Tick.Length = 0
 	p.Y.LineStyle.Width = 0
 	p.X.Label.Text = ""
-	p.Add(plotFunc(f.drawFaultShades), plotFunc(f.drawLaneGuides), plotFunc(f.drawTracks), plotFunc(f.drawLanes),
+	p.Add(plotFunc(f.drawFaultShades), plotFunc(f.drawLaneGuides), plotFunc(f.drawTracks), plotFunc(f.drawServers), plotFunc(f.drawLanes),
 		f.drawGaps(false), plotFunc(f.drawLaneBadges))
 	return p
 }
@@ -497,6 +537,9 @@ func (f *figure) laneTicks() plot.ConstantTicks {
 	var ts []plot.Tick
 	for k, tr := range f.tracks {
 		ts = append(ts, plot.Tick{Value: f.trackBase(k) + trackHeight/2, Label: tr})
+	}
+	for k := range f.servers {
+		ts = append(ts, plot.Tick{Value: f.serverBase(k) + serverHeight/2, Label: f.tl.Servers[k].Name})
 	}
 	for k, ci := range f.clients {
 		name := f.tl.Clients[ci].Name
@@ -572,6 +615,34 @@ func (f *figure) drawTracks(c draw.Canvas, p *plot.Plot) {
 					x1 := math.Min(secs(fs.To), s.b)
 					if trX(x1)-trX(x0) > lbl.Width(label)+vg.Points(6) {
 						c.FillText(lbl, vg.Point{X: trX(x0) + vg.Points(3), Y: trY((y0 + y1) / 2)}, label)
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+// drawServers draws each server's states as a band: leading, following,
+// looking (connects are closed), syncing, down, paused.
+func (f *figure) drawServers(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	lbl := textStyle(vg.Points(8.5), color.White)
+	lbl.YAlign = draw.YCenter
+	for k := range f.servers {
+		y0 := f.serverBase(k) + 0.15*serverHeight
+		y1 := f.serverBase(k) + 0.85*serverHeight
+		for _, sp := range f.tl.Servers[k].States {
+			if !f.visible(secs(sp.From), secs(sp.To)) {
+				continue
+			}
+			f.rect(c, p, secs(sp.From), secs(sp.To), y0, y1, serverColor[sp.State])
+			for _, s := range f.segs {
+				if secs(sp.To) >= s.a && secs(sp.From) <= s.b {
+					x0 := math.Max(secs(sp.From), s.a)
+					x1 := math.Min(secs(sp.To), s.b)
+					if trX(x1)-trX(x0) > lbl.Width(string(sp.State))+vg.Points(6) {
+						c.FillText(lbl, vg.Point{X: trX(x0) + vg.Points(3), Y: trY((y0 + y1) / 2)}, string(sp.State))
 					}
 					break
 				}
@@ -812,6 +883,12 @@ func (f *figure) drawLaneBadges(c draw.Canvas, p *plot.Plot) {
 		}
 		var y float64
 		switch k := slices.Index(f.clients, e.Client); {
+		case e.OnServerLane() || (e.Kind == experiments.EventFaultStart || e.Kind == experiments.EventFaultEnd) && f.trackOf(e.Event) < 0:
+			s := f.serverRow(e.Track)
+			if s < 0 {
+				continue
+			}
+			y = f.serverBase(s) + 0.85*serverHeight
 		case e.Kind == experiments.EventFaultStart || e.Kind == experiments.EventFaultEnd:
 			t := f.trackOf(e.Event)
 			if t < 0 {
@@ -1040,14 +1117,11 @@ type piece struct {
 	down bool
 }
 
-// cutByLeaderDown splits [a, b] where the leader crashes and restarts.
+// cutByLeaderDown splits [a, b] where no leader serves.
 func (f *figure) cutByLeaderDown(a, b float64) []piece {
 	out := []piece{{a, b, false}}
-	for _, fs := range f.tl.Faults {
-		if fs.Kind != experiments.FaultServerCrash || fs.Track != f.tl.Leader {
-			continue
-		}
-		da, db := secs(fs.From), secs(fs.To)
+	for _, iv := range f.tl.NoLeader {
+		da, db := secs(iv.From), secs(iv.To)
 		var next []piece
 		for _, p := range out {
 			if p.down || db <= p.a || da >= p.b {
@@ -1212,6 +1286,28 @@ func (f *figure) column(width vg.Length) *block {
 			c.FillPolygon(clr, []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}})
 		}
 	}
+	serverStates := map[experiments.ServerState]bool{}
+	for k := range f.servers {
+		for _, sp := range f.tl.Servers[k].States {
+			serverStates[sp.State] = serverStates[sp.State] || f.visible(secs(sp.From), secs(sp.To))
+		}
+	}
+	for _, st := range []struct {
+		s     experiments.ServerState
+		label string
+	}{
+		{experiments.ServerLeading, "server leading: its tracker holds the sessions"},
+		{experiments.ServerFollowing, "server following: forwards touches at the leader's pings"},
+		{experiments.ServerEstablishing, "new leader syncing its followers: not serving yet"},
+		{experiments.ServerSyncing, "follower syncing with its leader: not serving yet"},
+		{experiments.ServerLooking, "server looking (in an election): closes client connects"},
+		{experiments.ServerDown, "server process down: connects refused"},
+		{experiments.ServerPausedProcess, "server process paused"},
+	} {
+		if serverStates[st.s] {
+			key(st.label, fill(serverColor[st.s]))
+		}
+	}
 	states := map[experiments.LaneState]bool{}
 	lost := false
 	for _, ci := range f.clients {
@@ -1255,20 +1351,22 @@ func (f *figure) column(width vg.Length) *block {
 		c.FillPolygon(color.Gray{Y: 0x80}, []vg.Point{{X: r.Min.X, Y: mid - 1.5}, {X: r.Max.X, Y: mid - 1.5}, {X: r.Max.X, Y: mid + 1.5}, {X: r.Min.X, Y: mid + 1.5}})
 	})
 	kinds := map[experiments.FaultKind]string{
-		experiments.FaultOutage:      "outage: packets dropped",
-		experiments.FaultServerCrash: "server process down",
-		experiments.FaultClientPause: "client process paused",
+		experiments.FaultOutage:         "outage: packets dropped",
+		experiments.FaultServerCrash:    "server process down",
+		experiments.FaultClientPause:    "client process paused",
+		experiments.FaultPartition:      "partition: quorum links cut",
+		experiments.FaultServerPause:    "server process paused (its kernel buffers)",
+		experiments.FaultRollingRestart: "rolling restart in progress",
 	}
-	for _, k := range []experiments.FaultKind{experiments.FaultOutage, experiments.FaultServerCrash, experiments.FaultClientPause} {
+	for _, k := range []experiments.FaultKind{experiments.FaultOutage, experiments.FaultServerCrash, experiments.FaultClientPause,
+		experiments.FaultPartition, experiments.FaultServerPause, experiments.FaultRollingRestart} {
 		if slices.ContainsFunc(f.tl.Faults, func(fs experiments.FaultSpan) bool { return fs.Kind == k }) {
 			key(kinds[k], fill(translucent(faultColor[k], 0x90)))
 		}
 	}
 	deadlineKey := "deadline E: each touch moves it to the first tick boundary at least T ahead"
-	if slices.ContainsFunc(f.tl.Faults, func(fs experiments.FaultSpan) bool {
-		return fs.Kind == experiments.FaultServerCrash && fs.Track == f.tl.Leader
-	}) {
-		deadlineKey += " (dashed while the server is down)"
+	if len(f.tl.NoLeader) > 0 {
+		deadlineKey += " (dashed while no leader serves)"
 	}
 	key(deadlineKey, func(c draw.Canvas, r vg.Rectangle) {
 		mid := (r.Min.Y + r.Max.Y) / 2
