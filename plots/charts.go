@@ -61,7 +61,9 @@ type Chart struct {
 //   - NameExpiryVsOutage when r sweeps an outage-length axis (IsOutageKey;
 //     the first such axis);
 //   - NameTradeOff when some point has experiments.MetricDetectionTime;
-//   - NameMassExpiry when some point has mass-expiry rows (MassExpiry).
+//   - NameMassExpiry when some point has mass-expiry rows (MassExpiry);
+//   - NameFailover when some point has experiments.MetricNoLeader (an
+//     experiment with server-side faults).
 //
 // The expiry charts show experiments.MetricExpiryPerOutage, or the first of
 // MetricExpiryRate and MetricExpiryInHorizon that r has when it lacks that.
@@ -104,6 +106,13 @@ func Charts(r experiments.Result) ([]Chart, error) {
 		if err := add(NameMassExpiry, p, err); err != nil {
 			return nil, err
 		}
+	}
+	if hasMetric(r, experiments.MetricNoLeader) && haveExpiry {
+		b, err := Failover(r, metric)
+		if err != nil {
+			return nil, fmt.Errorf("plots: %s: %w", NameFailover, err)
+		}
+		out = append(out, Chart{Name: NameFailover, PNG: b})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("plots: no chart applies to %s: %w", resultName(r), ErrNoData)
@@ -576,6 +585,12 @@ func metricTitle(name string) string {
 		return "disconnected fraction"
 	case experiments.MetricDetectionTime:
 		return "dead-client detection time"
+	case experiments.MetricNoLeader:
+		return "time without a leader"
+	case experiments.MetricDropped:
+		return "dropped connections"
+	case experiments.MetricReconnectStorm:
+		return "reconnect storm"
 	}
 	return name
 }
@@ -595,6 +610,12 @@ func metricLabel(r experiments.Result, name string) string {
 		return "fraction of session time disconnected"
 	case experiments.MetricDetectionTime:
 		return "dead-client detection time (s)"
+	case experiments.MetricNoLeader:
+		return "no serving leader, s per episode"
+	case experiments.MetricDropped:
+		return "client connections dropped per episode"
+	case experiments.MetricReconnectStorm:
+		return "peak ConnectRequests/s at one server"
 	}
 	for _, pt := range r.Points {
 		if m, ok := pt.Metric(name); ok && m.Unit != "" {
