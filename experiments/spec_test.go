@@ -46,6 +46,8 @@ func TestExampleFiles(t *testing.T) {
 		"rare-30s.toml":           2,
 		"hb-canonical.toml":       1,
 		"mass-expiry.toml":        -1, // owned by the mass-expiry example's own test
+		"leader-failover.toml":    4,
+		"rolling-restart.toml":    4,
 	}
 	files, err := filepath.Glob("examples/*.toml")
 	require.NoError(t, err)
