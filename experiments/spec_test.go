@@ -173,6 +173,8 @@ func TestLoadEveryKey(t *testing.T) {
 			Latency:            &model.Law{Kind: model.LawUniform, Min: ms(1), Max: ms(3)},
 			Transport:          model.Ideal,
 			SYN:                model.SYNLinear,
+			SYNRetries:         model.DefaultSYNRetries,
+			SYNLinearTimeouts:  model.DefaultSYNLinearTimeouts,
 			NoOrphanRetransmit: true,
 			RTOMin:             100 * time.Millisecond,
 			RTOMax:             time.Minute,

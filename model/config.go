@@ -65,13 +65,28 @@ func (t Transport) String() string {
 // SYNSchedule is the kernel's SYN retransmission rule.
 type SYNSchedule uint8
 
-// SYN schedules.
+// SYN schedules (zk-semantics §1.6). The SYN's first RTO is 1 s; the kernel
+// retransmits when it fires and then, in the classic rule, doubles it.
 const (
-	// SYNClassic retransmits after 1, 2, 4, 8, ... s (cumulative 1, 3, 7, 15 s).
+	// SYNClassic is Linux before 6.5, or any kernel with
+	// tcp_syn_linear_timeouts=0: gaps of 1, 2, 4, 8, ... s, i.e. sends at +1,
+	// +3, +7, +15, +31, +63 s after the first SYN, tcp_syn_retries (6) of them.
 	SYNClassic SYNSchedule = iota
-	// SYNLinear is Linux >= 6.5 with tcp_syn_linear_timeouts=4: four retries 1 s
-	// apart, then doubling.
+	// SYNLinear is Linux >= 6.5 (tcp_syn_linear_timeouts, default 4): the
+	// first linear-timeouts RTOs do not back off, which gives one more 1 s gap
+	// than their number, then doubling: with 4, sends at +1, +2, +3, +4, +5,
+	// +7, +11, +19, +35, +67 s, tcp_syn_retries + tcp_syn_linear_timeouts (10)
+	// of them.
 	SYNLinear
+)
+
+// Linux's limits and defaults for the SYN settings (net/ipv4: MAX_TCP_SYNCNT,
+// TCP_SYN_RETRIES, the tcp_syn_linear_timeouts default).
+const (
+	MaxSYNRetries            = 127
+	DefaultSYNRetries        = 6
+	DefaultSYNLinearTimeouts = 4
+	synInitialRTO            = time.Second // TCP_TIMEOUT_INIT: no RTT sample yet
 )
 
 func (s SYNSchedule) String() string {
@@ -139,6 +154,14 @@ type NetworkConfig struct {
 	Latency   *Law // one-way delay per packet; nil = fixed 1 ms
 	Transport Transport
 	SYN       SYNSchedule
+	// SYNRetries is tcp_syn_retries: how many times the kernel retransmits a
+	// SYN (the linear schedule adds SYNLinearTimeouts) before connect fails
+	// with ETIMEDOUT one RTO after the last one; default 6, at most 127.
+	SYNRetries int
+	// SYNLinearTimeouts is tcp_syn_linear_timeouts of the linear schedule:
+	// the number of SYN RTOs that do not back off; default 4, at most 127.
+	// The classic schedule is the value 0 and must leave the field 0.
+	SYNLinearTimeouts int
 	// ConnectLatency is added to every TCP handshake (server-side accept
 	// work, TLS, a load balancer): the connect completes this much later
 	// than one round trip after the SYN got through. Default 0.
@@ -147,7 +170,7 @@ type NetworkConfig struct {
 	// of letting the kernel keep retransmitting them (zk-semantics §3.1 B.2).
 	NoOrphanRetransmit bool
 	RTOMin             time.Duration // default 200 ms
-	RTOMax             time.Duration // default 120 s
+	RTOMax             time.Duration // default 120 s, the SYN's RTO included (TCP_RTO_MAX)
 	// OrphanRetries is how many retransmissions an orphaned socket makes before
 	// the kernel gives up (Linux tcp_orphan_retries=0 means 8); default 8.
 	OrphanRetries int
@@ -293,6 +316,12 @@ func (c Config) Defaults() Config {
 	if n.OrphanRetries == 0 {
 		n.OrphanRetries = 8
 	}
+	if n.SYNRetries == 0 {
+		n.SYNRetries = DefaultSYNRetries
+	}
+	if n.SYN == SYNLinear && n.SYNLinearTimeouts == 0 {
+		n.SYNLinearTimeouts = DefaultSYNLinearTimeouts
+	}
 	if n.DataRetries == 0 {
 		n.DataRetries = 15
 	}
@@ -354,6 +383,14 @@ func (c Config) Validate() error {
 	}
 	if c.Network.RTOMin <= 0 || c.Network.RTOMax < c.Network.RTOMin {
 		bad("rto range [%v, %v] is empty or not positive", c.Network.RTOMin, c.Network.RTOMax)
+	}
+	if n := c.Network.SYNRetries; n < 1 || n > MaxSYNRetries {
+		bad("syn retries must be in [1, %d], got %d", MaxSYNRetries, n)
+	}
+	if n := c.Network.SYNLinearTimeouts; n < 0 || n > MaxSYNRetries {
+		bad("syn linear timeouts must be in [0, %d], got %d", MaxSYNRetries, n)
+	} else if n != 0 && c.Network.SYN != SYNLinear {
+		bad("syn linear timeouts %d need the linear SYN schedule (classic has none)", n)
 	}
 	for i, f := range c.Faults {
 		if err := f.validate(c); err != nil {

@@ -28,6 +28,7 @@ var Vocabulary = map[string]string{
 	"tcp-connected":             "TCP connected; the ConnectRequest is queued",
 	"connect-refused":           "the SYN was answered by a reset (server process down)",
 	"connect-timeout":           "no handshake within the connect timeout ct; the attempt is abandoned",
+	"syn-timed-out":             "the kernel spent its SYN retransmissions unanswered (ETIMEDOUT); the attempt fails",
 	"read-timeout":              "nothing heard for the read timeout rt while connected",
 	"end-of-stream":             "the client read EOF: the server closed the connection or died",
 	"connection-aborted":        "the kernel gave up retransmitting on an open connection",

@@ -80,26 +80,46 @@ func (w *World) openConn(ci, local, server int32) {
 }
 
 // synOffset is when the i-th SYN retransmission (1-based) leaves, counted
-// from the first SYN.
-func (w *World) synOffset(i int) time.Duration {
-	if w.cfg.Network.SYN == SYNLinear && i <= 4 {
-		return time.Duration(i) * time.Second
+// from the first SYN; i = synBudget()+1 is when the kernel gives up. The RTO
+// starts at 1 s; after each retransmission it doubles (capped at RTOMax),
+// except after the first SYNLinearTimeouts of the linear schedule, which
+// leave it alone (Linux tcp_retransmit_timer backs off once total_rto exceeds
+// tcp_syn_linear_timeouts).
+func (n *NetworkConfig) synOffset(i int) time.Duration {
+	linear := 0
+	if n.SYN == SYNLinear {
+		linear = n.SYNLinearTimeouts
 	}
-	if w.cfg.Network.SYN == SYNLinear {
-		return 4*time.Second + (time.Duration(1)<<(i-3)-2)*time.Second // then gaps of 2, 4, 8 s
+	var at time.Duration
+	rto := min(synInitialRTO, n.RTOMax)
+	for k := 1; k <= i; k++ {
+		at += rto
+		if k > linear {
+			rto = min(2*rto, n.RTOMax)
+		}
 	}
-	return (time.Duration(1)<<i - 1) * time.Second
+	return at
 }
 
-const synRetries int32 = 6 // Linux tcp_syn_retries
+// synBudget is how many SYN retransmissions the kernel makes before connect
+// fails with ETIMEDOUT: tcp_syn_retries, plus tcp_syn_linear_timeouts for the
+// linear schedule (Linux tcp_write_timeout).
+func (n *NetworkConfig) synBudget() int {
+	if n.SYN == SYNLinear {
+		return n.SYNRetries + n.SYNLinearTimeouts
+	}
+	return n.SYNRetries
+}
 
 func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
 	cn.refs += 2 // the SYN, and its retry timer or (ideal) nothing
 	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
-	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
-		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
+	if w.cfg.Network.Transport == TCP {
+		// The next retransmission, or after the last one the timeout that
+		// fails the connect.
+		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.cfg.Network.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
 	} else {
 		cn.refs--
 	}
@@ -108,6 +128,12 @@ func (w *World) sendSYN(id int32) {
 func (w *World) onSYNRetry(id int32) {
 	cn := &w.conns[id]
 	if cn.state != connSYN || !cn.clientOpen {
+		return
+	}
+	if int(cn.synTries) >= w.cfg.Network.synBudget() {
+		// ETIMEDOUT: finishConnect throws, as for a refused connect.
+		cn.state = connFailed
+		w.clientInput(cn.client, deferredInput{kind: inTCPTimedOut, local: cn.local})
 		return
 	}
 	cn.synTries++

@@ -1,0 +1,158 @@
+package model
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"hbsim/clock"
+)
+
+// The SYN schedules of zk-semantics §1.6: when each retransmission leaves
+// after the first SYN, and when the kernel gives up (the entry after the
+// last retransmission).
+func TestSYNOffsets(t *testing.T) {
+	t.Parallel()
+	s := time.Second
+	tests := []struct {
+		name string
+		net  NetworkConfig
+		want []time.Duration // retransmissions, then the give-up
+	}{
+		{"classic", NetworkConfig{SYN: SYNClassic}, []time.Duration{1 * s, 3 * s, 7 * s, 15 * s, 31 * s, 63 * s, 127 * s}},
+		{"linear", NetworkConfig{SYN: SYNLinear}, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s, 11 * s, 19 * s, 35 * s, 67 * s, 131 * s}},
+		{"linear-1", NetworkConfig{SYN: SYNLinear, SYNLinearTimeouts: 1}, []time.Duration{1 * s, 2 * s, 4 * s, 8 * s, 16 * s, 32 * s, 64 * s, 128 * s}},
+		{"classic-retries-2", NetworkConfig{SYN: SYNClassic, SYNRetries: 2}, []time.Duration{1 * s, 3 * s, 7 * s}},
+		{"linear-retries-1", NetworkConfig{SYN: SYNLinear, SYNRetries: 1, SYNLinearTimeouts: 2}, []time.Duration{1 * s, 2 * s, 3 * s, 5 * s}},
+		{"classic-rto-max-10s", NetworkConfig{SYN: SYNClassic, RTOMax: 10 * s}, []time.Duration{1 * s, 3 * s, 7 * s, 15 * s, 25 * s, 35 * s, 45 * s}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := Config{Network: tc.net}.Defaults().Network
+			require.Equal(t, len(tc.want)-1, n.synBudget())
+			var got []time.Duration
+			for i := 1; i <= n.synBudget()+1; i++ {
+				got = append(got, n.synOffset(i))
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// lan is the LAN latency of the scenarios and the tests below: one way
+// 0.1 ms, so SRTT is 0.2 ms and a data RTO SRTT + rto_min = 200.2 ms.
+const lanDelay = 100 * time.Microsecond
+
+var lan = Fixed(lanDelay)
+
+// blackHole is a config in which client 0 loses its only server from 40 s
+// for the rest of the run: every connect attempt is black-holed.
+func blackHole(timeout time.Duration, syn SYNSchedule) Config {
+	return Config{
+		Seed: 1, Horizon: 5 * time.Minute, Clients: 1, Servers: 1,
+		Server:  ServerConfig{MaxSessionTimeout: 10 * time.Minute},
+		Client:  ClientConfig{SessionTimeout: timeout},
+		Network: NetworkConfig{Latency: &lan, SYN: syn},
+		Faults: []Fault{{Kind: Outage, Target: Target{Client: 0, Server: AllServers, Direction: Both},
+			Arrival: Scripted, At: []time.Duration{40 * time.Second}, Duration: Fixed(long)}},
+	}
+}
+
+// synSends returns, per connection serial, the SYN retransmissions'
+// offsets from the connect attempt, read from the trace, and when the
+// attempt ended (connect timeout or SYN timeout) as an offset too.
+func synSends(t *testing.T, c *capture) (attempts []string, sends map[string][]time.Duration, ends map[string]rec) {
+	t.Helper()
+	started := map[string]clock.Time{}
+	sends, ends = map[string][]time.Duration{}, map[string]rec{}
+	current := ""
+	for _, r := range c.recs {
+		if r.actor != "client-0" {
+			continue
+		}
+		switch r.event {
+		case "connect-attempt":
+			current = r.field("conn")
+			attempts = append(attempts, current)
+			started[current] = r.at
+		case "syn-sent":
+			conn := r.field("conn")
+			require.Equal(t, strconv.Itoa(len(sends[conn])+1), r.field("retry"), "conn %s", conn)
+			sends[conn] = append(sends[conn], r.at.Sub(started[conn]))
+		case "connect-timeout", "syn-timed-out":
+			if _, done := ends[current]; !done {
+				ends[current] = rec{at: clock.Time(r.at.Sub(started[current])), event: r.event}
+			}
+		}
+	}
+	return attempts, sends, ends
+}
+
+// During a long outage every connect attempt of a 30 s session (ct = 30 s)
+// sends the schedule's SYNs up to ct, read from the trace: the linear one is
+// still sending at +19 s; the classic one stops after +15 s.
+func TestSYNScheduleInTrace(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		syn     SYNSchedule
+		want    []time.Duration
+	}{
+		{"T=30s/linear", 30 * s, SYNLinear, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s, 11 * s, 19 * s}},
+		{"T=30s/classic", 30 * s, SYNClassic, []time.Duration{1 * s, 3 * s, 7 * s, 15 * s}},
+		{"T=10s/linear", 10 * s, SYNLinear, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s}},
+		{"T=10s/classic", 10 * s, SYNClassic, []time.Duration{1 * s, 3 * s, 7 * s}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := runCaptured(t, blackHole(tc.timeout, tc.syn))
+			attempts, sends, ends := synSends(t, c)
+			require.Greater(t, len(attempts), 3, "attempts during the outage")
+			for _, conn := range attempts[1 : len(attempts)-1] { // the first connected; the last may be cut by the horizon
+				assert.Equal(t, tc.want, sends[conn], "conn %s", conn)
+				end := ends[conn]
+				assert.Equal(t, "connect-timeout", end.event, "conn %s", conn)
+				assert.InDelta(t, tc.timeout.Seconds(), time.Duration(end.at).Seconds(), 0.0015, "conn %s abandoned at ct", conn)
+			}
+		})
+	}
+}
+
+// The SYN retry budget: tcp_syn_retries retransmissions for classic,
+// tcp_syn_retries + tcp_syn_linear_timeouts for linear; one RTO after the
+// last one connect fails with ETIMEDOUT, and the client moves on before ct.
+func TestSYNBudgetInTrace(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		net     NetworkConfig
+		want    []time.Duration
+		giveUp  time.Duration
+	}{
+		// ct = 180 s: the default budgets end before it.
+		{"classic", 180 * s, NetworkConfig{SYN: SYNClassic}, []time.Duration{1 * s, 3 * s, 7 * s, 15 * s, 31 * s, 63 * s}, 127 * s},
+		{"linear", 180 * s, NetworkConfig{SYN: SYNLinear}, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s, 11 * s, 19 * s, 35 * s, 67 * s}, 131 * s},
+		// tcp_syn_retries = 2 fails a connect after 7 s, well inside ct = 30 s.
+		{"classic-retries-2", 30 * s, NetworkConfig{SYN: SYNClassic, SYNRetries: 2}, []time.Duration{1 * s, 3 * s}, 7 * s},
+		{"linear-retries-2", 30 * s, NetworkConfig{SYN: SYNLinear, SYNRetries: 2}, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s}, 11 * s},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := blackHole(tc.timeout, tc.net.SYN)
+			cfg.Horizon = 15 * time.Minute
+			cfg.Network.SYNRetries = tc.net.SYNRetries
+			c, _ := runCaptured(t, cfg)
+			attempts, sends, ends := synSends(t, c)
+			require.Greater(t, len(attempts), 2, "attempts during the outage")
+			for _, conn := range attempts[1 : len(attempts)-1] {
+				assert.Equal(t, tc.want, sends[conn], "conn %s", conn)
+				assert.Equal(t, rec{at: clock.Time(tc.giveUp), event: "syn-timed-out"}, ends[conn], "conn %s", conn)
+			}
+		})
+	}
+}
