@@ -47,8 +47,9 @@ type Transport uint8
 
 // Transports.
 const (
-	// TCP retransmits lost data with RTO backoff and lost SYNs on the SYN
-	// schedule; the client's orphaned socket keeps retransmitting after close.
+	// TCP retransmits lost data as Linux does (a tail loss probe, then RTO
+	// backoff) and lost SYNs on the SYN schedule; the client's orphaned
+	// socket keeps retransmitting after close.
 	TCP Transport = iota
 	// Ideal delivers every packet lost to an outage the instant the outage ends
 	// (the closed-form oracle's transport).
@@ -162,6 +163,10 @@ type NetworkConfig struct {
 	// the number of SYN RTOs that do not back off; default 4, at most 127.
 	// The classic schedule is the value 0 and must leave the field 0.
 	SYNLinearTimeouts int
+	// NoTailLossProbe turns off the tail loss probe (Linux tcp_early_retrans
+	// below 3, or a peer without SACK): a lost segment then waits for the RTO,
+	// which doubles after every retransmission.
+	NoTailLossProbe bool
 	// ConnectLatency is added to every TCP handshake (server-side accept
 	// work, TLS, a load balancer): the connect completes this much later
 	// than one round trip after the SYN got through. Default 0.
@@ -169,13 +174,18 @@ type NetworkConfig struct {
 	// NoOrphanRetransmit drops a closed socket's unacknowledged bytes instead
 	// of letting the kernel keep retransmitting them (zk-semantics §3.1 B.2).
 	NoOrphanRetransmit bool
-	RTOMin             time.Duration // default 200 ms
-	RTOMax             time.Duration // default 120 s, the SYN's RTO included (TCP_RTO_MAX)
-	// OrphanRetries is how many retransmissions an orphaned socket makes before
-	// the kernel gives up (Linux tcp_orphan_retries=0 means 8); default 8.
+	// RTOMin is Linux's rto_min, the floor of the RTO's variance term: a
+	// data segment's first RTO is SRTT + RTOMin (see dataRTO); default 200 ms.
+	RTOMin time.Duration
+	// RTOMax caps every RTO, the SYN's included (TCP_RTO_MAX); default 120 s.
+	RTOMax time.Duration
+	// OrphanRetries is how many RTO retransmissions an orphaned socket makes
+	// before the kernel gives up (Linux tcp_orphan_retries=0 means 8);
+	// default 8. The tail loss probe is not one of them.
 	OrphanRetries int
-	// DataRetries is tcp_retries2: retransmissions before an open connection
-	// is aborted with ETIMEDOUT; default 15.
+	// DataRetries is tcp_retries2: RTO retransmissions before an open
+	// connection is aborted with ETIMEDOUT; default 15. The tail loss probe
+	// is not one of them.
 	DataRetries int
 }
 

@@ -43,7 +43,7 @@ var Vocabulary = map[string]string{
 	"client-crashed":            "the client process died",
 	"syn-sent":                  "a SYN left the client (first or retransmitted)",
 	"packet-lost":               "a packet was dropped by an outage",
-	"retransmit":                "TCP retransmitted unacknowledged data after its RTO",
+	"retransmit":                "TCP retransmitted unacknowledged data: the tail loss probe (try=probe), then after each RTO",
 	"orphan-retransmit":         "the kernel retransmitted data of a socket the client had closed",
 	"delivered-late":            "data held back by an outage reached the receiver",
 	"connect-request":           "a server read a ConnectRequest",

@@ -43,8 +43,9 @@ type connRec struct {
 type stream struct {
 	lost        []packet      // dropped, waiting for retransmission (head of line)
 	rto         time.Duration // current retransmission timeout; 0 when nothing is lost
-	retries     int32
-	waiting     bool // ideal transport: held until the outage ends
+	retries     int32         // RTO retransmissions of this loss episode (the probe not counted)
+	waiting     bool          // ideal transport: held until the outage ends
+	probed      bool          // this loss episode's tail loss probe is spent (or TLP is off)
 	lastArrival clock.Time
 	timer       sim.Timer
 }
@@ -295,10 +296,10 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 		return
 	}
 	if st.retries != 0 || st.rto != 0 {
-		if st.retries > 0 && w.tracer != nil {
+		if (st.retries > 0 || st.probed) && w.tracer != nil {
 			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
 		}
-		st.rto, st.retries = 0, 0
+		st.rto, st.retries, st.probed = 0, 0, false
 	}
 	if w.check {
 		if w.net.down(cn.client, cn.server, d) {
@@ -323,6 +324,32 @@ func dirName(d dir) string {
 	return "server-to-client"
 }
 
+// A lost data segment comes back on Linux's schedule (zk-semantics §1.6):
+// with the tail loss probe (tcp_early_retrans=3, the default) the kernel
+// first resends it PTO after the original, then one RTO after the probe
+// without backoff, then after an RTO that doubles every time up to RTOMax;
+// without it, after the RTO, doubling from the first retransmission. On a LAN
+// that is +0.2, +0.4, +0.8, +1.6, +3.2 s against +0.2, +0.6, +1.4, +3.0 s.
+// The retry limits (DataRetries, OrphanRetries) count the RTO retransmissions.
+
+// dataRTO is the first RTO of a loss episode. Linux sets RTO = SRTT +
+// max(4·mdev, rto_min); the model holds the variance term at its floor,
+// rto_min, which is right while the round trip's mean deviation stays under
+// rto_min/4 (50 ms). SRTT is the latency law's mean round trip.
+func (w *World) dataRTO() time.Duration {
+	n := &w.cfg.Network
+	return min(min(w.net.meanRTT(), n.RTOMax)+n.RTOMin, n.RTOMax)
+}
+
+// probeTimeout is the tail loss probe's PTO for a lone unacknowledged
+// segment: 2·SRTT plus rto_min (the peer may delay its ACK), and never later
+// than the RTO would fire (Linux tcp_schedule_loss_probe). With the RTO's
+// variance term at its floor the cap binds, so PTO = RTO.
+func (w *World) probeTimeout(rto time.Duration) time.Duration {
+	n := &w.cfg.Network
+	return min(2*min(w.net.meanRTT(), n.RTOMax)+n.RTOMin, rto)
+}
+
 func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 	st := &w.conns[id].st[d]
 	if w.cfg.Network.Transport == Ideal {
@@ -336,11 +363,17 @@ func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 	if w.eng.Active(st.timer) {
 		return
 	}
-	if st.rto == 0 {
-		st.rto = w.cfg.Network.RTOMin
+	wait := st.rto
+	if st.rto == 0 { // the episode's first loss
+		st.rto = w.dataRTO()
+		st.probed = w.cfg.Network.NoTailLossProbe
+		wait = st.rto
+		if !st.probed {
+			wait = w.probeTimeout(st.rto)
+		}
 	}
 	w.conns[id].refs++
-	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(st.rto)), Kind: evRetransmit, A: id, B: int32(d)})
+	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(wait)), Kind: evRetransmit, A: id, B: int32(d)})
 }
 
 func (w *World) onRetransmit(id int32, d dir) {
@@ -353,15 +386,27 @@ func (w *World) onRetransmit(id int32, d dir) {
 	if d == s2c {
 		senderOpen = cn.serverOpen
 	}
-	limit := int32(w.cfg.Network.DataRetries)
 	word := "retransmit"
 	if !senderOpen {
-		limit, word = int32(w.cfg.Network.OrphanRetries), "orphan-retransmit"
+		word = "orphan-retransmit"
+	}
+	if !st.probed {
+		// The tail loss probe: no backoff, and not a retry.
+		st.probed = true
+		if w.tracer != nil {
+			w.tracef("network", word, "conn=%d %s packets=%d try=probe", w.conns[id].serial, dirName(d), len(st.lost))
+		}
+		w.resend(id, d)
+		return
+	}
+	limit := int32(w.cfg.Network.DataRetries)
+	if !senderOpen {
+		limit = int32(w.cfg.Network.OrphanRetries)
 	}
 	st.retries++
 	if st.retries > limit {
 		w.drop(st)
-		st.rto = 0
+		st.rto, st.probed = 0, false
 		if senderOpen {
 			if d == c2s {
 				w.clientInput(cn.client, deferredInput{kind: inAborted, local: cn.local})

@@ -1,7 +1,9 @@
 package model
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,6 +155,78 @@ func TestSYNBudgetInTrace(t *testing.T) {
 				assert.Equal(t, tc.want, sends[conn], "conn %s", conn)
 				assert.Equal(t, rec{at: clock.Time(tc.giveUp), event: "syn-timed-out"}, ends[conn], "conn %s", conn)
 			}
+		})
+	}
+}
+
+// dataRetransmits returns the offsets of conn 1's client-to-server
+// retransmissions from the lost ping, with their words and tries.
+func dataRetransmits(t *testing.T, c *capture) (lost clock.Time, offs []time.Duration, words, tries []string) {
+	t.Helper()
+	lost = -1
+	for _, r := range c.recs {
+		if r.actor != "network" || r.field("conn") != "1" || !slices.Contains(strings.Fields(r.detail), "client-to-server") {
+			continue
+		}
+		switch r.event {
+		case "packet-lost":
+			if lost < 0 {
+				lost = r.at.Add(-lanDelay) // sent one latency earlier
+			}
+		case "retransmit", "orphan-retransmit":
+			offs = append(offs, r.at.Sub(lost))
+			words = append(words, r.event)
+			tries = append(tries, r.field("try"))
+		}
+	}
+	require.GreaterOrEqual(t, int64(lost), int64(0), "a ping was lost")
+	return lost, offs, words, tries
+}
+
+// A lost ping is retransmitted on Linux's schedule, read from the trace
+// (zk-semantics §1.6): with the tail loss probe at +r, +2r, +4r, ... (the
+// probe, then one RTO later without backoff, then doubling); without it at
+// +r, +3r, +7r, ... (plain doubling). r = SRTT + rto_min = 200.2 ms on this
+// LAN. The client closes the socket at its read timeout, after which the
+// same schedule goes on as orphan retransmissions until the orphan's eight
+// RTO retransmissions are spent (the probe is not one of them).
+func TestDataRetransmitSchedule(t *testing.T) {
+	r := 200*time.Millisecond + 2*lanDelay
+	tests := []struct {
+		name  string
+		tlp   bool
+		mults []int64 // offsets in units of r
+		tries []string
+	}{
+		{"tail-loss-probe", true, []int64{1, 2, 4, 8, 16, 32, 64, 128, 256}, []string{"probe", "1", "2", "3", "4", "5", "6", "7", "8"}},
+		{"plain-doubling", false, []int64{1, 3, 7, 15, 31, 63, 127, 255}, []string{"1", "2", "3", "4", "5", "6", "7", "8"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := blackHole(10*time.Second, SYNClassic)
+			cfg.Network.NoTailLossProbe = !tc.tlp
+			c, _ := runCaptured(t, cfg)
+			lost, offs, words, tries := dataRetransmits(t, c)
+			want := make([]time.Duration, len(tc.mults))
+			for i, m := range tc.mults {
+				want[i] = time.Duration(m) * r
+			}
+			assert.Equal(t, want, offs)
+			assert.Equal(t, tc.tries, tries)
+			// Retransmissions while the client's socket is open, then orphan
+			// ones after its read timeout closed it.
+			timeout := c.filter("client-0", "read-timeout")
+			require.NotEmpty(t, timeout)
+			closed := timeout[0].at.Sub(lost)
+			for i, off := range offs {
+				wantWord := "retransmit"
+				if off > closed {
+					wantWord = "orphan-retransmit"
+				}
+				assert.Equal(t, wantWord, words[i], "retransmission %d at +%v (socket closed at +%v)", i, off, closed)
+			}
+			assert.Contains(t, words, "retransmit")
+			assert.Contains(t, words, "orphan-retransmit")
 		})
 	}
 }
