@@ -409,6 +409,9 @@ func (w *World) onRetransmit(id int32, d dir) {
 		st.rto, st.probed = 0, false
 		if senderOpen {
 			if d == c2s {
+				// The kernel has closed the socket (ETIMEDOUT): the
+				// application's close sends nothing more.
+				cn.state = connFailed
 				w.clientInput(cn.client, deferredInput{kind: inAborted, local: cn.local})
 			} else {
 				cn.serverOpen = false

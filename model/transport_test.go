@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -228,5 +229,35 @@ func TestDataRetransmitSchedule(t *testing.T) {
 			assert.Contains(t, words, "retransmit")
 			assert.Contains(t, words, "orphan-retransmit")
 		})
+	}
+}
+
+// tcp_retries2 counts RTO retransmissions on an open connection; when they
+// are spent the connection is aborted one RTO after the last one.
+func TestDataRetriesAbort(t *testing.T) {
+	r := 200*time.Millisecond + 2*lanDelay
+	for _, tc := range []struct {
+		tlp     bool
+		mults   []int64
+		abortAt int64
+	}{
+		{true, []int64{1, 2, 4}, 8}, // probe, retries 1 and 2, abort
+		{false, []int64{1, 3}, 7},   // retries 1 and 2, abort
+	} {
+		name := fmt.Sprintf("tlp=%v", tc.tlp)
+		cfg := blackHole(10*time.Second, SYNClassic)
+		cfg.Network.NoTailLossProbe = !tc.tlp
+		cfg.Network.DataRetries = 2
+		c, _ := runCaptured(t, cfg)
+		lost, offs, words, _ := dataRetransmits(t, c)
+		want := make([]time.Duration, len(tc.mults))
+		for i, m := range tc.mults {
+			want[i] = time.Duration(m) * r
+		}
+		assert.Equal(t, want, offs, name)
+		assert.NotContains(t, words, "orphan-retransmit", "%s: an aborted connection is not orphaned", name)
+		aborted := c.filter("client-0", "connection-aborted")
+		require.NotEmpty(t, aborted, name)
+		assert.Equal(t, time.Duration(tc.abortAt)*r, aborted[0].at.Sub(lost), name)
 	}
 }
