@@ -261,3 +261,99 @@ func TestDataRetriesAbort(t *testing.T) {
 		assert.Equal(t, time.Duration(tc.abortAt)*r, aborted[0].at.Sub(lost), name)
 	}
 }
+
+// TestReconnectAtNextSYN: a 30 s session (ct = 30 s) loses its server for
+// 20-35 s at fixed phases. The first TCP connection after the heal is the
+// attempt in progress, at its next SYN of the schedule, whenever that SYN
+// leaves before the attempt's ct runs out; otherwise it is a new attempt,
+// after ct. With no attempt in progress at the heal, it is the next attempt's
+// first SYN. Read from the traces, for both schedules.
+func TestReconnectAtNextSYN(t *testing.T) {
+	const timeout = 30 * time.Second
+	ct := timeout // one host
+	rtt := 2 * lanDelay
+	seeds := uint64(3)
+	if testing.Short() {
+		seeds = 1
+	}
+	s := time.Second
+	for _, tc := range []struct {
+		syn      SYNSchedule
+		schedule []time.Duration // zk-semantics §1.6
+	}{
+		{SYNLinear, []time.Duration{1 * s, 2 * s, 3 * s, 4 * s, 5 * s, 7 * s, 11 * s, 19 * s, 35 * s, 67 * s}},
+		{SYNClassic, []time.Duration{1 * s, 3 * s, 7 * s, 15 * s, 31 * s, 63 * s}},
+	} {
+		syn, schedule := tc.syn, tc.schedule
+		atNextSYN, newAttempt, fresh := 0, 0, 0
+		for _, phi := range []float64{0.5, 3, 6, 9} {
+			for _, d := range []float64{20, 22.5, 25, 27.5, 30, 32.5, 35} {
+				for seed := range seeds {
+					name := fmt.Sprintf("%s phi=%v D=%v seed=%d", syn, phi, d, seed)
+					cfg := Config{
+						Seed: seed, Horizon: 3 * time.Minute, Clients: 1, Servers: 1,
+						Client:  ClientConfig{SessionTimeout: timeout},
+						Network: NetworkConfig{Latency: &lan, SYN: syn},
+						Faults: []Fault{{Kind: Outage, Target: Target{Client: 0, Server: AllServers, Direction: Both},
+							Arrival: Scripted, At: []time.Duration{40 * time.Second}, Phase: secs(phi), PhaseSet: true,
+							Duration: Fixed(secs(d))}},
+					}
+					c, _ := runCaptured(t, cfg)
+					heal := c.filter("network", "outage-end")
+					require.Len(t, heal, 1, name)
+					healAt := heal[0].at
+					// The attempt in progress at the heal, if any.
+					var inProgress *rec
+					for _, a := range c.filter("client-0", "connect-attempt") {
+						if a.at <= healAt && healAt.Sub(a.at) < ct {
+							inProgress = &a
+						}
+					}
+					var first *rec
+					for _, r := range c.filter("client-0", "tcp-connected") {
+						if r.at > healAt {
+							first = &r
+							break
+						}
+					}
+					require.NotNil(t, first, "%s: no connection after the heal", name)
+					// The server hears the ConnectRequest one way later.
+					req := slices.IndexFunc(c.filter("server-0", "connect-request"), func(r rec) bool { return r.at > healAt })
+					require.GreaterOrEqual(t, req, 0, name)
+					got := c.filter("server-0", "connect-request")[req]
+					assert.Equal(t, first.field("conn"), got.field("conn"), name)
+					assert.Equal(t, first.at.Add(lanDelay), got.at, name)
+					if inProgress == nil {
+						var next *rec
+						for _, a := range c.filter("client-0", "connect-attempt") {
+							if a.at >= healAt {
+								next = &a
+								break
+							}
+						}
+						require.NotNil(t, next, name)
+						assert.Equal(t, next.field("conn"), first.field("conn"), name)
+						assert.Equal(t, next.at.Add(rtt), first.at, "%s: connected at the new attempt's first SYN", name)
+						fresh++
+						continue
+					}
+					since := healAt.Sub(inProgress.at)
+					i := slices.IndexFunc(schedule, func(o time.Duration) bool { return o > since })
+					if i >= 0 && schedule[i] < ct {
+						assert.Equal(t, inProgress.field("conn"), first.field("conn"), "%s: the attempt in progress connects", name)
+						assert.Equal(t, inProgress.at.Add(schedule[i]+rtt), first.at,
+							"%s: heal %v into the attempt; next SYN at +%v", name, since, schedule[i])
+						atNextSYN++
+					} else {
+						assert.NotEqual(t, inProgress.field("conn"), first.field("conn"), "%s: the attempt has no SYN left inside ct", name)
+						assert.Greater(t, first.at, inProgress.at.Add(ct), name)
+						newAttempt++
+					}
+				}
+			}
+		}
+		t.Logf("%s: %d heals reached at the next SYN, %d by a new attempt after ct, %d before any attempt", syn, atNextSYN, newAttempt, fresh)
+		assert.Positive(t, atNextSYN, syn.String())
+		assert.Positive(t, newAttempt, syn.String())
+	}
+}
