@@ -84,6 +84,9 @@ type networkTOML struct {
 	Latency          toml.Primitive `toml:"latency"`
 	Transport        tomlRaw        `toml:"transport"`
 	SYNSchedule      tomlRaw        `toml:"syn_schedule"`
+	SYNRetries       tomlRaw        `toml:"syn_retries"`
+	SYNLinear        tomlRaw        `toml:"syn_linear_timeouts"`
+	TailLossProbe    tomlRaw        `toml:"tail_loss_probe"`
 	OrphanRetransmit tomlRaw        `toml:"orphan_retransmit"`
 	RTOMin           tomlRaw        `toml:"rto_min"`
 	RTOMax           tomlRaw        `toml:"rto_max"`
@@ -243,6 +246,9 @@ func (p *specParser) decode(doc *docTOML) {
 	if v, ok := p.enum("network.syn_schedule", nw.SYNSchedule, "classic", "linear"); ok && v == "linear" {
 		t.syn = model.SYNLinear
 	}
+	t.synRetries = p.slot("network.syn_retries", nw.SYNRetries, slotInt, ruleAtLeastOne, true)
+	t.synLinear = p.slot("network.syn_linear_timeouts", nw.SYNLinear, slotInt, ruleNonNegative, true)
+	t.tailLossProbe = p.boolean("network.tail_loss_probe", nw.TailLossProbe, true)
 	t.orphanRetransmit = p.boolean("network.orphan_retransmit", nw.OrphanRetransmit, true)
 	t.rtoMin = p.slot("network.rto_min", nw.RTOMin, slotDuration, rulePositive, true)
 	t.rtoMax = p.slot("network.rto_max", nw.RTOMax, slotDuration, rulePositive, true)

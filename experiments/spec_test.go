@@ -182,6 +182,9 @@ func TestLoadEveryKey(t *testing.T) {
 			Latency:            &model.Law{Kind: model.LawUniform, Min: ms(1), Max: ms(3)},
 			Transport:          model.Ideal,
 			SYN:                model.SYNLinear,
+			SYNRetries:         3,
+			SYNLinearTimeouts:  2,
+			NoTailLossProbe:    true,
 			NoOrphanRetransmit: true,
 			RTOMin:             100 * time.Millisecond,
 			RTOMax:             time.Minute,
@@ -240,6 +243,47 @@ func TestLoadEveryKey(t *testing.T) {
 		DeadClientProbe: false,
 	}
 	assert.Equal(t, want, pts[0].Config)
+}
+
+// syn_linear_timeouts is the linear schedule's parameter: 0 is the classic
+// schedule, and the linear schedule without it takes Linux's 4.
+func TestLoadSYNSettings(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("x.toml", []byte("[network]\nsyn_schedule = \"linear\"\nsyn_linear_timeouts = [0, 2]\nsyn_retries = 3\ntail_loss_probe = false\n"))
+	require.NoError(t, err)
+	pts, err := s.Points()
+	require.NoError(t, err)
+	require.Len(t, pts, 2)
+	for i, want := range []struct {
+		syn    model.SYNSchedule
+		linear int
+	}{{model.SYNClassic, 0}, {model.SYNLinear, 2}} {
+		n := pts[i].Config.Network
+		assert.Equal(t, want.syn, n.SYN, "point %d", i)
+		assert.Equal(t, want.linear, n.SYNLinearTimeouts, "point %d", i)
+		assert.Equal(t, 3, n.SYNRetries, "point %d", i)
+		assert.True(t, n.NoTailLossProbe, "point %d", i)
+	}
+
+	for _, tc := range []struct {
+		src    string
+		syn    model.SYNSchedule
+		linear int
+	}{
+		{"", model.SYNClassic, 0},
+		{"[network]\nsyn_schedule = \"classic\"\nsyn_linear_timeouts = 0\n", model.SYNClassic, 0},
+		{"[network]\nsyn_schedule = \"linear\"\n", model.SYNLinear, model.DefaultSYNLinearTimeouts},
+	} {
+		s, err := Parse("x.toml", []byte(tc.src))
+		require.NoError(t, err, tc.src)
+		pts, err := s.Points()
+		require.NoError(t, err, tc.src)
+		n := pts[0].Config.Network
+		assert.Equal(t, tc.syn, n.SYN, tc.src)
+		assert.Equal(t, tc.linear, n.SYNLinearTimeouts, tc.src)
+		assert.Equal(t, model.DefaultSYNRetries, n.SYNRetries, tc.src)
+		assert.False(t, n.NoTailLossProbe, "the tail loss probe is on by default: %s", tc.src)
+	}
 }
 
 func TestLoadEmpiricalCSV(t *testing.T) {
@@ -585,6 +629,22 @@ func TestParseProblems(t *testing.T) {
 				"x.toml:10: network.data_retries: must be at least 1, got 0",
 				"x.toml:11: network.rto_min: 2s is greater than network.rto_max 1s",
 			},
+		},
+		{
+			name: "syn settings",
+			src:  "[network]\nsyn_retries = [0, 128]\nsyn_linear_timeouts = -1\ntail_loss_probe = \"on\"\nsyn_schedule = \"fast\"\n",
+			want: []string{
+				"x.toml:2: network.syn_retries: must be at least 1, got 0",
+				"x.toml:2: network.syn_retries: must be at most 127 (Linux's limit), got 128",
+				"x.toml:3: network.syn_linear_timeouts: must not be negative, got -1",
+				`x.toml:4: network.tail_loss_probe: must be true or false, got "on"`,
+				`x.toml:5: network.syn_schedule: unknown value "fast"; want one of "classic", "linear"`,
+			},
+		},
+		{
+			name: "linear timeouts need the linear schedule",
+			src:  "[network]\nsyn_linear_timeouts = [0, 4]\n",
+			want: []string{`x.toml:2: network.syn_linear_timeouts: 4 needs syn_schedule = "linear"; the classic schedule (the default) has no linear timeouts`},
 		},
 		{
 			name: "default max below a written min",

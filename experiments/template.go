@@ -75,6 +75,14 @@ func (sl *sweepSlot) num(d []int) float64 {
 	return sl.at(d).num
 }
 
+// values is every value of the setting; none when it is not in the file.
+func (sl *sweepSlot) values() []slotVal {
+	if sl == nil {
+		return nil
+	}
+	return sl.vals
+}
+
 func (sl *sweepSlot) textOr(d []int, def string) string {
 	if sl == nil {
 		return def
@@ -102,6 +110,8 @@ type specTemplate struct {
 	latency                                  *lawSpec
 	transport                                model.Transport
 	syn                                      model.SYNSchedule
+	synRetries, synLinear                    *sweepSlot
+	tailLossProbe                            bool
 	orphanRetransmit                         bool
 	rtoMin, rtoMax, orphanRetries, dataRetry *sweepSlot
 	connectLatency                           *sweepSlot
@@ -207,6 +217,9 @@ func (s *Spec) config(d []int) model.Config {
 		Network: model.NetworkConfig{
 			Transport:          t.transport,
 			SYN:                t.syn,
+			SYNRetries:         t.synRetries.int(d),
+			SYNLinearTimeouts:  t.synLinear.int(d),
+			NoTailLossProbe:    !t.tailLossProbe,
 			NoOrphanRetransmit: !t.orphanRetransmit,
 			RTOMin:             t.rtoMin.dur(d),
 			RTOMax:             t.rtoMax.dur(d),
@@ -215,6 +228,11 @@ func (s *Spec) config(d []int) model.Config {
 			ConnectLatency:     t.connectLatency.dur(d),
 		},
 		DeadClientProbe: t.probe,
+	}
+	if t.syn == model.SYNLinear && t.synLinear != nil && c.Network.SYNLinearTimeouts == 0 {
+		// Linux's tcp_syn_linear_timeouts = 0 is the classic schedule (the
+		// model's 0 would mean the default).
+		c.Network.SYN = model.SYNClassic
 	}
 	if t.requestInterval != nil {
 		l := t.requestInterval.law(d)

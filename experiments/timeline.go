@@ -135,7 +135,7 @@ type ConnectSpan struct {
 	From, To time.Duration
 	Server   int
 	// Result is "connected", "refused", "timeout" (the connect timeout
-	// fired), "rejected" (the server said the session expired), "closed" or
+	// fired, or the kernel's SYN retries ran out), "rejected" (the server said the session expired), "closed" or
 	// "open" (still connecting at the horizon).
 	Result string
 }
@@ -296,7 +296,7 @@ func RunTimeline(cfg model.Config, title, description string) (*Timeline, error)
 //   - ping-sent and request-sent are pings, ping-reply and reply replies,
 //     packet-lost of a ping or request (or their replies) lost ones;
 //   - connect-attempt opens a connect span; SyncConnected, connect-refused,
-//     connect-timeout, session-expired-at-server, end-of-stream,
+//     connect-timeout, syn-timed-out, session-expired-at-server, end-of-stream,
 //     read-timeout and connection-aborted close it;
 //   - session-created, touch (deadline=E) and session-expired give the
 //     sessions' deadline steps; touches at the instant of a leader's
@@ -736,6 +736,8 @@ func (b *timelineBuilder) clientLine(i int, at time.Duration, event string, kv m
 			b.event(Event{At: at, Kind: EventConnectTimeout, Client: i,
 				Label: fmt.Sprintf("%s gives up on server %d: no handshake within the connect timeout (%s)", lane.Name, s, ct)})
 		}
+		b.closeConnect(i, at, "timeout")
+	case "syn-timed-out":
 		b.closeConnect(i, at, "timeout")
 	case "session-expired-at-server":
 		b.closeConnect(i, at, "rejected")

@@ -252,3 +252,27 @@ func TestBucketBoundaries(t *testing.T) {
 	assert.Empty(t, b.Boundaries(2*time.Second, 30*time.Second, time.Minute))
 	assert.Empty(t, b.Boundaries(0, 0, time.Minute))
 }
+
+// A connect attempt whose SYN retries run out (tcp_syn_retries = 2: SYNs at
+// +0, +1, +3 s, ETIMEDOUT at +7 s) ends as a timeout, well inside ct.
+func TestTimelineSYNTimedOut(t *testing.T) {
+	t.Parallel()
+	s, ok := model.ScenarioByName("seed-cable-unplug")
+	require.True(t, ok)
+	cfg := s.Config
+	cfg.Network.SYNRetries = 2
+	cfg.Client.SessionTimeout = 30 * time.Second
+	cfg.Faults[0].Duration = model.Fixed(time.Minute)
+	tl, err := RunTimeline(cfg, "syn-timed-out", "")
+	require.NoError(t, err)
+	var spans []time.Duration
+	for _, cs := range tl.Clients[0].Connects {
+		if cs.Result == "timeout" {
+			spans = append(spans, cs.To-cs.From)
+		}
+	}
+	require.NotEmpty(t, spans)
+	for _, d := range spans {
+		assert.Equal(t, 7*time.Second, d)
+	}
+}

@@ -71,6 +71,13 @@ func (s *Spec) valueProblems() []Problem {
 		}
 	}
 	t := &s.t
+	for _, sl := range []*sweepSlot{t.synRetries, t.synLinear} {
+		for _, v := range sl.values() {
+			if v.n > model.MaxSYNRetries {
+				bad(sl.key, "must be at most %d (Linux's limit), got %s", model.MaxSYNRetries, v.text)
+			}
+		}
+	}
 	if t.hosts != nil && len(t.hosts) == 0 {
 		bad("client.hosts", "empty hosts list; leave the key out to use every server")
 	}
@@ -254,6 +261,9 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 			} else {
 				bad("network.rto_max", "%s is less than network.rto_min %s", t.rtoMax.at(d).text, fmtDur(c.Network.RTOMin))
 			}
+		}
+		if t.syn == model.SYNClassic && t.synLinear != nil && t.synLinear.at(d).n != 0 && clean("network.syn_schedule", "network.syn_linear_timeouts") {
+			bad("network.syn_linear_timeouts", `%s needs syn_schedule = "linear"; the classic schedule (the default) has no linear timeouts`, t.synLinear.at(d).text)
 		}
 		for _, l := range []*lawSpec{t.requestInterval, t.latency, t.syncTime} {
 			if l != nil && clean(l.key) {

@@ -47,8 +47,9 @@ type Transport uint8
 
 // Transports.
 const (
-	// TCP retransmits lost data with RTO backoff and lost SYNs on the SYN
-	// schedule; the client's orphaned socket keeps retransmitting after close.
+	// TCP retransmits lost data as Linux does (a tail loss probe, then RTO
+	// backoff) and lost SYNs on the SYN schedule; the client's orphaned
+	// socket keeps retransmitting after close.
 	TCP Transport = iota
 	// Ideal delivers every packet lost to an outage the instant the outage ends
 	// (the closed-form oracle's transport).
@@ -65,13 +66,28 @@ func (t Transport) String() string {
 // SYNSchedule is the kernel's SYN retransmission rule.
 type SYNSchedule uint8
 
-// SYN schedules.
+// SYN schedules (zk-semantics §1.6). The SYN's first RTO is 1 s; the kernel
+// retransmits when it fires and then, in the classic rule, doubles it.
 const (
-	// SYNClassic retransmits after 1, 2, 4, 8, ... s (cumulative 1, 3, 7, 15 s).
+	// SYNClassic is Linux before 6.5, or any kernel with
+	// tcp_syn_linear_timeouts=0: gaps of 1, 2, 4, 8, ... s, i.e. sends at +1,
+	// +3, +7, +15, +31, +63 s after the first SYN, tcp_syn_retries (6) of them.
 	SYNClassic SYNSchedule = iota
-	// SYNLinear is Linux >= 6.5 with tcp_syn_linear_timeouts=4: four retries 1 s
-	// apart, then doubling.
+	// SYNLinear is Linux >= 6.5 (tcp_syn_linear_timeouts, default 4): the
+	// first linear-timeouts RTOs do not back off, which gives one more 1 s gap
+	// than their number, then doubling: with 4, sends at +1, +2, +3, +4, +5,
+	// +7, +11, +19, +35, +67 s, tcp_syn_retries + tcp_syn_linear_timeouts (10)
+	// of them.
 	SYNLinear
+)
+
+// Linux's limits and defaults for the SYN settings (net/ipv4: MAX_TCP_SYNCNT,
+// TCP_SYN_RETRIES, the tcp_syn_linear_timeouts default).
+const (
+	MaxSYNRetries            = 127
+	DefaultSYNRetries        = 6
+	DefaultSYNLinearTimeouts = 4
+	synInitialRTO            = time.Second // TCP_TIMEOUT_INIT: no RTT sample yet
 )
 
 func (s SYNSchedule) String() string {
@@ -185,6 +201,18 @@ type NetworkConfig struct {
 	Latency   *Law // one-way delay per packet; nil = fixed 1 ms
 	Transport Transport
 	SYN       SYNSchedule
+	// SYNRetries is tcp_syn_retries: how many times the kernel retransmits a
+	// SYN (the linear schedule adds SYNLinearTimeouts) before connect fails
+	// with ETIMEDOUT one RTO after the last one; default 6, at most 127.
+	SYNRetries int
+	// SYNLinearTimeouts is tcp_syn_linear_timeouts of the linear schedule:
+	// the number of SYN RTOs that do not back off; default 4, at most 127.
+	// The classic schedule is the value 0 and must leave the field 0.
+	SYNLinearTimeouts int
+	// NoTailLossProbe turns off the tail loss probe (Linux tcp_early_retrans
+	// below 3, or a peer without SACK): a lost segment then waits for the RTO,
+	// which doubles after every retransmission.
+	NoTailLossProbe bool
 	// ConnectLatency is added to every TCP handshake (server-side accept
 	// work, TLS, a load balancer): the connect completes this much later
 	// than one round trip after the SYN got through. Default 0.
@@ -192,13 +220,18 @@ type NetworkConfig struct {
 	// NoOrphanRetransmit drops a closed socket's unacknowledged bytes instead
 	// of letting the kernel keep retransmitting them (zk-semantics §3.1 B.2).
 	NoOrphanRetransmit bool
-	RTOMin             time.Duration // default 200 ms
-	RTOMax             time.Duration // default 120 s
-	// OrphanRetries is how many retransmissions an orphaned socket makes before
-	// the kernel gives up (Linux tcp_orphan_retries=0 means 8); default 8.
+	// RTOMin is Linux's rto_min, the floor of the RTO's variance term: a
+	// data segment's first RTO is SRTT + RTOMin (see dataRTO); default 200 ms.
+	RTOMin time.Duration
+	// RTOMax caps every RTO, the SYN's included (TCP_RTO_MAX); default 120 s.
+	RTOMax time.Duration
+	// OrphanRetries is how many RTO retransmissions an orphaned socket makes
+	// before the kernel gives up (Linux tcp_orphan_retries=0 means 8);
+	// default 8. The tail loss probe is not one of them.
 	OrphanRetries int
-	// DataRetries is tcp_retries2: retransmissions before an open connection
-	// is aborted with ETIMEDOUT; default 15.
+	// DataRetries is tcp_retries2: RTO retransmissions before an open
+	// connection is aborted with ETIMEDOUT; default 15. The tail loss probe
+	// is not one of them.
 	DataRetries int
 }
 
@@ -389,6 +422,12 @@ func (c Config) Defaults() Config {
 	if n.OrphanRetries == 0 {
 		n.OrphanRetries = 8
 	}
+	if n.SYNRetries == 0 {
+		n.SYNRetries = DefaultSYNRetries
+	}
+	if n.SYN == SYNLinear && n.SYNLinearTimeouts == 0 {
+		n.SYNLinearTimeouts = DefaultSYNLinearTimeouts
+	}
 	if n.DataRetries == 0 {
 		n.DataRetries = 15
 	}
@@ -464,6 +503,14 @@ func (c Config) Validate() error {
 	}
 	if c.Network.RTOMin <= 0 || c.Network.RTOMax < c.Network.RTOMin {
 		bad("rto range [%v, %v] is empty or not positive", c.Network.RTOMin, c.Network.RTOMax)
+	}
+	if n := c.Network.SYNRetries; n < 1 || n > MaxSYNRetries {
+		bad("syn retries must be in [1, %d], got %d", MaxSYNRetries, n)
+	}
+	if n := c.Network.SYNLinearTimeouts; n < 0 || n > MaxSYNRetries {
+		bad("syn linear timeouts must be in [0, %d], got %d", MaxSYNRetries, n)
+	} else if n != 0 && c.Network.SYN != SYNLinear {
+		bad("syn linear timeouts %d need the linear SYN schedule (classic has none)", n)
 	}
 	for i, f := range c.Faults {
 		if err := f.validate(c); err != nil {

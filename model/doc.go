@@ -10,9 +10,10 @@
 //     deadlines on a per-process clock phase, touch on every request, an
 //     expirer at every bucket boundary.
 //   - Network is which client<->server paths are cut; World carries packets
-//     over a TCP-like transport (RTO backoff, SYN retransmission schedule,
-//     the orphaned-socket retransmission after close, the server's
-//     connection reaper) and runs servers, the ensemble's touch forwarding,
+//     over a TCP-like transport (Linux's tail loss probe and RTO backoff,
+//     its classic and linear SYN schedules with their retry budgets, the
+//     orphaned-socket retransmission after close, the server's connection
+//     reaper) and runs servers, the ensemble's touch forwarding,
 //     fault processes and the trace.
 //   - Given the same Config (seed included), Run produces the same Stats and
 //     the same trace, byte for byte. Randomness comes only from named

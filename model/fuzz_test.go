@@ -40,10 +40,12 @@ func scriptConfig(seed uint64, script []byte) Config {
 	cfg.Server.NoConnReaper = flags&16 != 0
 	cfg.Client.KeepHostOrder = flags&32 != 0
 	cfg.DeadClientProbe = flags&64 != 0
+	cfg.Network.NoTailLossProbe = flags&128 != 0
 	if r := b(7); r&1 != 0 {
 		l := Law{Kind: LawExponential, Mean: float64(1 + r>>1)}
 		cfg.Client.RequestInterval = &l
 	}
+	cfg.Network.SYNRetries = int(b(8)>>2) % 8 // 0: the default, 6
 	switch b(8) % 4 {
 	case 0:
 		l := Fixed(100 * time.Microsecond)

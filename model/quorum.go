@@ -189,7 +189,7 @@ func (w *World) releaseHeld() {
 		if len(w.qheld[pair]) == 0 || !w.linkUp(int32(pair/n), int32(pair%n)) {
 			continue
 		}
-		at := w.retransmitAfter(w.qheldSince[pair], w.eng.Now())
+		at := w.retransmitAt(w.qheldSince[pair], w.eng.Now(), 2*w.cfg.Server.QuorumLatency)
 		w.eng.Post(sim.Event{At: at, Kind: evQuorumRelease, A: int32(pair)})
 	}
 }
@@ -206,16 +206,4 @@ func (w *World) onQuorumRelease(pair int32) {
 		w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorum, X: uint64(i)})
 	}
 	w.qheld[pair] = w.qheld[pair][:0]
-}
-
-// retransmitAfter is the first retransmission at or after now of data
-// first lost at since: RTO from rto_min, doubling up to rto_max.
-func (w *World) retransmitAfter(since, now clock.Time) clock.Time {
-	rto := w.cfg.Network.RTOMin
-	t := since.Add(rto)
-	for t < now {
-		rto = min(2*rto, w.cfg.Network.RTOMax)
-		t = t.Add(rto)
-	}
-	return t
 }
