@@ -26,7 +26,7 @@ const (
 )
 
 // specCharts are the chart names output.charts accepts (see package plots).
-var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry"}
+var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry", "failover"}
 
 // Spec is a parsed and validated experiment: the settings of the file plus a
 // sweep template that Points expands into one model.Config per point.

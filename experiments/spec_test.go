@@ -721,7 +721,7 @@ func TestParseProblems(t *testing.T) {
 				`x.toml:2: experiment.name: "a/b" cannot be a directory name`,
 				"x.toml:4: output.dir: must not be empty",
 				"x.toml:5: output.charts: chart names are strings, got an integer",
-				`x.toml:5: output.charts: unknown chart "pie"; want one of "expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry"`,
+				`x.toml:5: output.charts: unknown chart "pie"; want one of "expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry", "failover"`,
 			},
 		},
 	}
