@@ -43,6 +43,24 @@ func (w *World) checkAfterEvent() {
 		w.fail("time went back from %v to %v", w.lastTime, now)
 	}
 	w.lastTime = now
+	if w.ensemble() {
+		// At most one serving leader per epoch; a tracker runs only at a
+		// serving leader.
+		for i := range w.cfg.Servers {
+			a := &w.servers[i]
+			if a.tracker != nil && !(a.up && a.serving && a.role == Leading) {
+				w.fail("%s has a running tracker but is not a serving leader (role %s, serving %v)", a.name, a.role, a.serving)
+			}
+			if !w.leading(int32(i)) {
+				continue
+			}
+			for j := i + 1; j < w.cfg.Servers; j++ {
+				if b := &w.servers[j]; w.leading(int32(j)) && b.epoch == a.epoch {
+					w.fail("%s and %s both serve as leaders of epoch %d", a.name, b.name, a.epoch)
+				}
+			}
+		}
+	}
 }
 
 func (w *World) fail(format string, a ...any) {
