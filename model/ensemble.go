@@ -552,6 +552,7 @@ func (w *World) commit(l int32, p proposal) {
 	if p.create {
 		w.sessions[p.session].alive = true
 		w.connectAnswer(l, p.conn, p.session, true)
+		w.unref(p.conn)
 		return
 	}
 	w.commitClose(l, p.session)
@@ -584,6 +585,11 @@ func (w *World) leaveRole(now clock.Time, s int32) {
 		}
 		if len(srv.proposals) > 0 && w.tracer != nil {
 			w.tracef(srv.name, "proposals-lost", "count=%d", len(srv.proposals))
+		}
+		for _, p := range srv.proposals {
+			if p.create {
+				w.unref(p.conn)
+			}
 		}
 		srv.proposals = srv.proposals[:0]
 		w.stopTracker(s)

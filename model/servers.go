@@ -141,6 +141,7 @@ func (w *World) crashServer(s int32, down time.Duration) {
 	srv.up = false
 	srv.incarnation++
 	srv.paused = 0
+	w.dropDeferred(srv.deferred) // what its kernel buffered dies with it
 	srv.deferred = srv.deferred[:0]
 	w.stopTracker(s)
 	w.servingChanged(now)
@@ -312,6 +313,7 @@ func (w *World) leaderConnect(l, id int32, session int64) {
 			w.tracef(srv.name, "session-created", "session=%s client=%d timeout=%s", hexID(session), cn.client, Duration(cn.timeout))
 		}
 		w.trackerTouch(now, l, session, cn.timeout, true)
+		cn.refs++ // the proposal answers on the connection when it commits
 		w.propose(l, proposal{create: true, session: session, conn: id})
 		return
 	}
