@@ -122,8 +122,8 @@ func (s *Spec) faultProblems(f *faultSpec) []Problem {
 		if f.clientSet && f.kind.ServerSide() {
 			bad(".clients", "a %s hits servers, not clients", kindPhrase(f.kind))
 		}
-		if f.sharedSet && f.kind.ServerSide() {
-			bad(".shared", "a %s hits servers: its episodes are shared by nature", kindPhrase(f.kind))
+		if f.sharedSet && !f.shared && f.kind.ServerSide() {
+			bad(".shared", "a %s's episode hits every client of the servers involved at once: it is always shared", kindPhrase(f.kind))
 		}
 		if f.servers != nil && f.kind != model.Partition {
 			bad(".servers", "only a partition takes a set of servers, not a %s", kindPhrase(f.kind))
