@@ -32,7 +32,7 @@ import (
 // appending leaves at most one torn record at the end; readers stop at the
 // first record that is short or fails its CRC, and writers resuming the file
 // truncate it there.
-const recordsMagic = "hbsim records 1\n"
+const recordsMagic = "hbsim records 2\n"
 
 // maxRecordPayload bounds a record, so that a corrupt length cannot make a
 // reader allocate without limit.
@@ -129,6 +129,12 @@ type repSummary struct {
 	episodes, hits                        int64
 	maxHit                                int64
 	atLeast                               []int64 // atLeast[k-1]: episodes with >= k expiries
+	// Server-side fault episodes (crash, pause, partition, rolling
+	// restart): each one's time without a serving leader (ns) and the
+	// client connections servers dropped; and the replication's peak
+	// ConnectRequests per second at one server.
+	noLeader, dropped []int64
+	peakConnects      int64
 }
 
 func summarize(st model.Stats) repSummary {
@@ -141,6 +147,11 @@ func summarize(st model.Stats) repSummary {
 	if st.DetectionMeasured {
 		r.detection = int64(st.DetectionTime)
 	}
+	for _, ep := range st.ServerEpisodes {
+		r.noLeader = append(r.noLeader, int64(ep.NoLeader))
+		r.dropped = append(r.dropped, int64(ep.Dropped))
+	}
+	r.peakConnects = int64(st.PeakConnectRate)
 	for _, ep := range st.SharedEpisodes {
 		r.episodes++
 		r.hits += int64(ep.Hit)
@@ -176,6 +187,12 @@ func appendRecord(b []byte, job int, r *repSummary) []byte {
 	pl = binary.AppendUvarint(pl, uint64(len(r.atLeast)))
 	for _, c := range r.atLeast {
 		pl = binary.AppendVarint(pl, c)
+	}
+	pl = binary.AppendVarint(pl, r.peakConnects)
+	pl = binary.AppendUvarint(pl, uint64(len(r.noLeader)))
+	for i := range r.noLeader {
+		pl = binary.AppendVarint(pl, r.noLeader[i])
+		pl = binary.AppendVarint(pl, r.dropped[i])
 	}
 	b = binary.AppendUvarint(b, uint64(len(pl)))
 	b = append(b, pl...)
@@ -224,6 +241,17 @@ func decodeRecord(pl []byte) (int, repSummary, error) {
 		r.atLeast = make([]int64, n)
 		for i := range r.atLeast {
 			r.atLeast[i] = sv()
+		}
+	}
+	r.peakConnects = sv()
+	m := uv()
+	if bad || m > uint64(len(pl)) {
+		return 0, r, errBadRecord
+	}
+	if m > 0 {
+		r.noLeader, r.dropped = make([]int64, m), make([]int64, m)
+		for i := range r.noLeader {
+			r.noLeader[i], r.dropped[i] = sv(), sv()
 		}
 	}
 	if bad || len(pl) != 0 {

@@ -156,7 +156,7 @@ func runFootprint(cfg model.Config) (bytes, rings int64, sessions int) {
 	}
 	procs := int64(0)
 	for _, f := range cfg.Faults {
-		if f.Kind != model.ServerCrash && f.Target.Client == model.AllClients && !f.Target.Shared {
+		if !f.Kind.ServerSide() && f.Target.Client == model.AllClients && !f.Target.Shared {
 			procs += int64(cfg.Clients)
 		} else {
 			procs++

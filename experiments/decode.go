@@ -54,14 +54,20 @@ type experimentTOML struct {
 }
 
 type serverTOML struct {
-	Count             tomlRaw `toml:"count"`
-	Leader            tomlRaw `toml:"leader"`
-	TickTime          tomlRaw `toml:"tick_time"`
-	MinSessionTimeout tomlRaw `toml:"min_session_timeout"`
-	MaxSessionTimeout tomlRaw `toml:"max_session_timeout"`
-	BucketRounding    tomlRaw `toml:"bucket_rounding"`
-	QuorumLatency     tomlRaw `toml:"quorum_latency"`
-	ConnectionReaper  tomlRaw `toml:"connection_reaper"`
+	Count             tomlRaw        `toml:"count"`
+	Leader            tomlRaw        `toml:"leader"`
+	TickTime          tomlRaw        `toml:"tick_time"`
+	MinSessionTimeout tomlRaw        `toml:"min_session_timeout"`
+	MaxSessionTimeout tomlRaw        `toml:"max_session_timeout"`
+	BucketRounding    tomlRaw        `toml:"bucket_rounding"`
+	QuorumLatency     tomlRaw        `toml:"quorum_latency"`
+	ConnectionReaper  tomlRaw        `toml:"connection_reaper"`
+	SyncLimit         tomlRaw        `toml:"sync_limit"`
+	InitLimit         tomlRaw        `toml:"init_limit"`
+	SyncTime          toml.Primitive `toml:"sync_time"`
+	FinalizeWait      tomlRaw        `toml:"finalize_wait"`
+	MaxNotification   tomlRaw        `toml:"max_notification_interval"`
+	ResumeOrder       tomlRaw        `toml:"resume_order"`
 }
 
 type clientTOML struct {
@@ -69,6 +75,7 @@ type clientTOML struct {
 	Version         tomlRaw        `toml:"version"`
 	Hosts           tomlRaw        `toml:"hosts"`
 	HostOrder       tomlRaw        `toml:"host_order"`
+	AbsentHosts     tomlRaw        `toml:"absent_hosts"`
 	RequestInterval toml.Primitive `toml:"request_interval"`
 	FixedReconnect  tomlRaw        `toml:"fixed_reconnect"`
 }
@@ -77,6 +84,9 @@ type networkTOML struct {
 	Latency          toml.Primitive `toml:"latency"`
 	Transport        tomlRaw        `toml:"transport"`
 	SYNSchedule      tomlRaw        `toml:"syn_schedule"`
+	SYNRetries       tomlRaw        `toml:"syn_retries"`
+	SYNLinear        tomlRaw        `toml:"syn_linear_timeouts"`
+	TailLossProbe    tomlRaw        `toml:"tail_loss_probe"`
 	OrphanRetransmit tomlRaw        `toml:"orphan_retransmit"`
 	RTOMin           tomlRaw        `toml:"rto_min"`
 	RTOMax           tomlRaw        `toml:"rto_max"`
@@ -90,6 +100,10 @@ type faultTOML struct {
 	Clients   tomlRaw        `toml:"clients"`
 	Shared    tomlRaw        `toml:"shared"`
 	Server    tomlRaw        `toml:"server"`
+	Servers   tomlRaw        `toml:"servers"`
+	Paths     tomlRaw        `toml:"client_paths"`
+	Order     tomlRaw        `toml:"order"`
+	Gap       tomlRaw        `toml:"gap"`
 	Direction tomlRaw        `toml:"direction"`
 	Arrival   tomlRaw        `toml:"arrival"`
 	At        tomlRaw        `toml:"at"`
@@ -119,7 +133,7 @@ type outputTOML struct {
 }
 
 var (
-	faultKinds   = []string{"outage", "server-crash", "client-pause"}
+	faultKinds   = []string{"outage", "server-crash", "client-pause", "partition", "server-pause", "rolling-restart"}
 	arrivalNames = map[model.ArrivalKind]string{model.Scripted: "scripted", model.Poisson: "poisson", model.Periodic: "periodic"}
 	lawNames     = []string{"fixed", "uniform", "exponential", "lognormal", "weibull", "pareto", "empirical"}
 )
@@ -198,13 +212,21 @@ func (p *specParser) decode(doc *docTOML) {
 	t.bucketRounding = p.boolean("server.bucket_rounding", sv.BucketRounding, true)
 	t.quorum = p.slot("server.quorum_latency", sv.QuorumLatency, slotDuration, rulePositive, true)
 	t.connReaper = p.boolean("server.connection_reaper", sv.ConnectionReaper, true)
+	t.syncLimit = p.slot("server.sync_limit", sv.SyncLimit, slotInt, ruleAtLeastOne, true)
+	t.initLimit = p.slot("server.init_limit", sv.InitLimit, slotInt, ruleAtLeastOne, true)
+	t.syncTime = p.law("server.sync_time", sv.SyncTime, p.sub("server", "sync_time"), false)
+	t.finalizeWait = p.slot("server.finalize_wait", sv.FinalizeWait, slotDuration, rulePositive, true)
+	t.maxNotification = p.slot("server.max_notification_interval", sv.MaxNotification, slotDuration, rulePositive, true)
+	if v, ok := p.enum("server.resume_order", sv.ResumeOrder, "expirer-first", "requests-first"); ok && v == "requests-first" {
+		t.resumeOrder = model.RequestsFirst
+	}
 	for _, sl := range []*sweepSlot{t.tick, t.minTimeout, t.maxTimeout} {
 		if sl != nil {
 			sl.zk = true
 		}
 	}
 	if t.count != nil {
-		t.count.maxN = MaxServers
+		t.count.maxN, t.count.maxWhy = MaxServers, "ZooKeeper server ids run from 1 to 255"
 	}
 
 	// [client]
@@ -221,6 +243,10 @@ func (p *specParser) decode(doc *docTOML) {
 	if v, ok := p.enum("client.host_order", cl.HostOrder, "shuffled", "given"); ok {
 		t.keepHostOrder = v == "given"
 	}
+	t.absentHosts = p.slot("client.absent_hosts", cl.AbsentHosts, slotInt, ruleNonNegative, false)
+	if t.absentHosts != nil {
+		t.absentHosts.maxN, t.absentHosts.maxWhy = MaxServers, "a connect string this long describes no ensemble"
+	}
 	t.requestInterval = p.law("client.request_interval", cl.RequestInterval, p.sub("client", "request_interval"), true)
 	t.fixedReconnect = p.slot("client.fixed_reconnect", cl.FixedReconnect, slotDuration, ruleNonNegative, true)
 
@@ -234,6 +260,9 @@ func (p *specParser) decode(doc *docTOML) {
 	if v, ok := p.enum("network.syn_schedule", nw.SYNSchedule, "classic", "linear"); ok && v == "linear" {
 		t.syn = model.SYNLinear
 	}
+	t.synRetries = p.slot("network.syn_retries", nw.SYNRetries, slotInt, ruleAtLeastOne, true)
+	t.synLinear = p.slot("network.syn_linear_timeouts", nw.SYNLinear, slotInt, ruleNonNegative, true)
+	t.tailLossProbe = p.boolean("network.tail_loss_probe", nw.TailLossProbe, true)
 	t.orphanRetransmit = p.boolean("network.orphan_retransmit", nw.OrphanRetransmit, true)
 	t.rtoMin = p.slot("network.rto_min", nw.RTOMin, slotDuration, rulePositive, true)
 	t.rtoMax = p.slot("network.rto_max", nw.RTOMax, slotDuration, rulePositive, true)
@@ -441,7 +470,15 @@ func (p *specParser) fault(key string, ft *faultTOML, dur lawSource) *faultSpec 
 		f.kind = model.FaultKind(slices.Index(faultKinds, v))
 	}
 	f.client, f.clientSet = p.target(key+".clients", ft.Clients, "client", model.AllClients)
-	f.server, f.serverSet = p.target(key+".server", ft.Server, "server", model.AllServers)
+	f.server, f.serverSet = p.serverTarget(key+".server", ft.Server)
+	f.servers = p.ints(key+".servers", ft.Servers)
+	if v, ok := p.enum(key+".client_paths", ft.Paths, "up", "cut"); ok {
+		f.pathsSet, f.clientPaths = true, v == "cut"
+	}
+	if v, ok := p.enum(key+".order", ft.Order, "followers-first", "leader-first"); ok {
+		f.orderSet, f.leaderFirst = true, v == "leader-first"
+	}
+	f.gap, f.gapIn = p.slot(key+".gap", ft.Gap, slotDuration, ruleNonNegative, true), ft.Gap.set
 	if ft.Shared.set {
 		f.sharedSet = true
 		f.shared = p.boolean(key+".shared", ft.Shared, false)
@@ -502,6 +539,24 @@ func (p *specParser) target(key string, r tomlRaw, what string, all int) (int, b
 	}
 	p.problem(key, `must be "all" or a %s index (0, 1, ...), got %s`, what, describeValue(r.v))
 	return all, true
+}
+
+// serverTarget decodes a fault's server: "all", "leader" (whoever leads
+// when an episode starts), "follower" (one of its followers) or an index.
+func (p *specParser) serverTarget(key string, r tomlRaw) (int, bool) {
+	if v, ok := r.v.(string); ok && r.set {
+		switch v {
+		case "leader":
+			return model.TheLeader, true
+		case "follower":
+			return model.AFollower, true
+		case "all":
+			return model.AllServers, true
+		}
+		p.problem(key, `must be "all", "leader", "follower" or a server index (0, 1, ...), got %s`, describeValue(r.v))
+		return model.AllServers, true
+	}
+	return p.target(key, r, "server", model.AllServers)
 }
 
 // law decodes a duration law: a duration (or an array of them, a sweep) as a

@@ -119,6 +119,13 @@ func (r *Result) Table() string {
 		head = append(head, a.Key)
 	}
 	head = append(head, "T", "P(expiry|outage) [95% CI]", "expiries/session-day", "disconnects/session-day", "dead-client detection s")
+	names := []string{MetricExpiryPerOutage, MetricExpiryRate, MetricDisconnectRate, MetricDetectionTime}
+	if len(r.Points) > 0 {
+		if _, ok := r.Points[0].Metric(MetricNoLeader); ok {
+			head = append(head, "no leader s/episode", "dropped conns/episode", "peak connects/s")
+			names = append(names, MetricNoLeader, MetricDropped, MetricReconnectStorm)
+		}
+	}
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for _, p := range r.Points {
 		row := []string{}
@@ -126,7 +133,7 @@ func (r *Result) Table() string {
 			row = append(row, prm.Value)
 		}
 		row = append(row, num(p.SessionTimeoutS)+"s")
-		for _, name := range []string{MetricExpiryPerOutage, MetricExpiryRate, MetricDisconnectRate, MetricDetectionTime} {
+		for _, name := range names {
 			m, _ := p.Metric(name)
 			row = append(row, ci(m))
 		}

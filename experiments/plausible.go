@@ -61,6 +61,20 @@ func (s *Spec) plausibleProblems(c model.Config, d []int, means meanCache, bad f
 		bad(key, "the negotiated session timeout %s leaves the client a ping period of %s and a connect timeout of %s (with %d host(s)): it would ping or reconnect without pause; the timeout must be at least %s",
 			fmtDur(neg), fmtDur(model.PingPeriod(neg)), fmtDur((neg / time.Duration(max(len(c.Client.Hosts), 1))).Truncate(time.Millisecond)), len(c.Client.Hosts), fmtDur(least))
 	}
+	for _, lim := range []struct {
+		key   string
+		slot  *sweepSlot
+		ticks int
+	}{{"server.sync_limit", t.syncLimit, c.Server.SyncLimit}, {"server.init_limit", t.initLimit, c.Server.InitLimit}} {
+		if tick := c.Server.TickTime; lim.ticks > 0 && tick > 0 && int64(lim.ticks) > int64(model.MaxZKDuration/tick) && clean(lim.key, "server.tick_time") {
+			key := lim.key
+			if lim.slot == nil {
+				key = "server.tick_time"
+			}
+			bad(key, "%d ticks of %s is more than ZooKeeper can hold: it multiplies them in a Java int of milliseconds, at most %s (about 24.8 days)",
+				lim.ticks, fmtDur(c.Server.TickTime), model.MaxZKDuration)
+		}
+	}
 	if l := t.requestInterval; l != nil && clean(l.key) && c.Client.RequestInterval != nil {
 		if m := means.get(*c.Client.RequestInterval, h); m < clockResolution.Seconds() {
 			bad(l.key, "a mean gap of %s between requests is shorter than %s, the resolution of ZooKeeper's clocks: the client would send without pause; give a mean gap of %s or more",
@@ -77,6 +91,9 @@ func (s *Spec) plausibleProblems(c model.Config, d []int, means meanCache, bad f
 		}
 		switch mf.Arrival {
 		case model.Poisson, model.Periodic:
+			if mf.Kind == model.RollingRestart {
+				continue // a restart that finds the previous one running is skipped, as an operator would
+			}
 			if mf.Every < clockResolution {
 				continue // reported by faultProblems
 			}

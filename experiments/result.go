@@ -85,6 +85,11 @@ const (
 	MetricDisconnectRate       = "disconnects_per_session_day" // client Disconnected events per session-day
 	MetricDisconnectedFraction = "disconnected_fraction"       // share of session time not SyncConnected
 	MetricDetectionTime        = "dead_client_detection_s"     // a crashed client's session lingers this long
+	// Points with server-side faults (crash, pause, partition, rolling
+	// restart) also have these three.
+	MetricNoLeader       = "no_leader_s_per_episode"         // time without a serving leader, per server-side episode
+	MetricDropped        = "dropped_connections_per_episode" // client connections servers reset or closed, per episode
+	MetricReconnectStorm = "reconnect_storm_per_s"           // the most ConnectRequests one server got in one second, per replication
 )
 
 // Metric returns the metric called name, or false.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -107,6 +108,21 @@ type pointAcc struct {
 	episodes, hits                        int64
 	atLeast                               []int64  // atLeast[k-1]: episodes with >= k expiries
 	final                                 []Metric // metrics(), once every replication is folded
+
+	// serverFaults is set for a point whose faults act on servers: its
+	// metrics then include the ensemble's (time without a leader, dropped
+	// connections, reconnect storm).
+	serverFaults             bool
+	noLeader, dropped, storm Welford
+}
+
+// newPointAccs returns one accumulator per point.
+func newPointAccs(points []Point) []pointAcc {
+	accs := make([]pointAcc, len(points))
+	for i, p := range points {
+		accs[i].serverFaults = slices.ContainsFunc(p.Config.Faults, func(f model.Fault) bool { return f.Kind.ServerSide() })
+	}
+	return accs
 }
 
 // add folds one replication's Stats.
@@ -143,6 +159,11 @@ func (a *pointAcc) fold(r *repSummary) {
 	for k, c := range r.atLeast {
 		a.atLeast[k] += c
 	}
+	for i := range r.noLeader {
+		a.noLeader.Add(time.Duration(r.noLeader[i]).Seconds())
+		a.dropped.Add(float64(r.dropped[i]))
+	}
+	a.storm.Add(float64(r.peakConnects))
 }
 
 func (a *pointAcc) massExpiry() []MassExpiry {
@@ -167,7 +188,7 @@ func (a *pointAcc) finalMetrics() []Metric {
 }
 
 func (a *pointAcc) metrics() []Metric {
-	return []Metric{
+	ms := []Metric{
 		ProportionMetric(MetricExpiryPerOutage, "probability", float64(a.expiredExposures), float64(a.exposures)),
 		RateMetric(MetricExpiryRate, "1/session-day", float64(a.expiries), a.sessionDays),
 		ProportionMetric(MetricExpiryInHorizon, "probability", float64(a.clientsExpired), float64(a.clientRuns)),
@@ -175,6 +196,13 @@ func (a *pointAcc) metrics() []Metric {
 		MeanMetric(MetricDisconnectedFraction, "fraction", a.disconnectedFraction),
 		MeanMetric(MetricDetectionTime, "s", a.detection),
 	}
+	if a.serverFaults {
+		ms = append(ms,
+			MeanMetric(MetricNoLeader, "s", a.noLeader),
+			MeanMetric(MetricDropped, "connections", a.dropped),
+			MeanMetric(MetricReconnectStorm, "connects/s", a.storm))
+	}
+	return ms
 }
 
 // Run runs every replication of every point of s and aggregates them.
@@ -195,7 +223,7 @@ func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
 		return nil, err
 	}
 	reps := s.Replications
-	accs := make([]pointAcc, len(points))
+	accs := newPointAccs(points)
 	done, err := runJobs(ctx, s, points, Shard{}, opts, func(job int, r *repSummary) {
 		a := &accs[job/reps]
 		a.fold(r)
@@ -234,6 +262,8 @@ func (s *Spec) lawInputError(err error) error {
 		key = "network.latency"
 	case le.Where == "client request interval":
 		key = "client.request_interval"
+	case le.Where == "server sync time":
+		key = "server.sync_time"
 	}
 	return &SpecError{Problems: []Problem{s.problem(key, "the %s law drew %v at point %d replication %d (seed %d), not a finite duration: its parameters put draws beyond any number",
 		le.Law.Kind, le.Value, re.Point, re.Replication, re.Seed)}}

@@ -468,3 +468,22 @@ func TestRunLawErrorIsInputError(t *testing.T) {
 			key, le.Law.Kind, le.Value, ReplicationSeed(s.Seed, 0, 2)), err.Error())
 	}
 }
+
+// Every server-side fault kind at once, with outages and busy clients, on a
+// 5-server ensemble: every replication passes the invariant checker, and
+// the result is the same with one worker or four.
+func TestEnsembleStressUnderCheck(t *testing.T) {
+	s := loadSpec(t, "testdata/ensemble-stress.toml")
+	one, err := Run(context.Background(), s, RunOptions{Workers: 1, Check: true})
+	require.NoError(t, err)
+	four, err := Run(context.Background(), s, RunOptions{Workers: 4, Check: true})
+	require.NoError(t, err)
+	assert.Equal(t, render(t, one).csv, render(t, four).csv)
+	for _, p := range one.Points {
+		m, ok := p.Metric(MetricNoLeader)
+		require.True(t, ok)
+		assert.Positive(t, m.Estimate, "point %d: leader changes take time", p.Index)
+		d, _ := p.Metric(MetricDropped)
+		assert.Positive(t, d.Estimate, "point %d: server faults drop connections", p.Index)
+	}
+}

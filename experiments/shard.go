@@ -221,7 +221,7 @@ func Merge(s *Spec, paths []string) (res *Result, err error) {
 	}
 	reps := s.Replications
 	total := len(points) * reps
-	accs := make([]pointAcc, len(points))
+	accs := newPointAccs(points)
 	for j := range total {
 		rr := readers[j%n]
 		job, r, ok, err := rr.next()

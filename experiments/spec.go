@@ -25,7 +25,7 @@ const (
 )
 
 // specCharts are the chart names output.charts accepts (see package plots).
-var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry"}
+var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry", "failover"}
 
 // Spec is a parsed and validated experiment: the settings of the file plus a
 // sweep template that Points expands into one model.Config per point.
@@ -53,7 +53,9 @@ var specCharts = []string{"expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "
 //	             hosts (every server), host_order ("shuffled"|"given"),
 //	             request_interval (law; none), fixed_reconnect ("0s" = off)
 //	[network]    latency (law; "1ms"), transport ("tcp"|"ideal"),
-//	             syn_schedule ("classic"|"linear"), orphan_retransmit (true),
+//	             syn_schedule ("classic"|"linear"), syn_retries (6),
+//	             syn_linear_timeouts (linear only: 4; 0 is the classic
+//	             schedule), tail_loss_probe (true), orphan_retransmit (true),
 //	             rto_min ("200ms"), rto_max ("120s"), orphan_retries (8; 0
 //	             means 8, as in Linux), data_retries (15), connect_latency ("0s")
 //	[[fault]]    kind (required: "outage"|"server-crash"|"client-pause"),

@@ -46,6 +46,8 @@ func TestExampleFiles(t *testing.T) {
 		"rare-30s.toml":           2,
 		"hb-canonical.toml":       1,
 		"mass-expiry.toml":        -1, // owned by the mass-expiry example's own test
+		"leader-failover.toml":    4,
+		"rolling-restart.toml":    4,
 	}
 	files, err := filepath.Glob("examples/*.toml")
 	require.NoError(t, err)
@@ -154,18 +156,25 @@ func TestLoadEveryKey(t *testing.T) {
 		Servers: 3,
 		Leader:  1,
 		Server: model.ServerConfig{
-			TickTime:          3 * time.Second,
-			MinSessionTimeout: 6 * time.Second,
-			MaxSessionTimeout: time.Minute,
-			NoBucketRounding:  true,
-			QuorumLatency:     time.Millisecond,
-			NoConnReaper:      true,
+			TickTime:                3 * time.Second,
+			MinSessionTimeout:       6 * time.Second,
+			MaxSessionTimeout:       time.Minute,
+			NoBucketRounding:        true,
+			QuorumLatency:           time.Millisecond,
+			NoConnReaper:            true,
+			SyncLimit:               4,
+			InitLimit:               12,
+			SyncTime:                &model.Law{Kind: model.LawLogNormal, Median: ms(300), Sigma: 0.5},
+			FinalizeWait:            250 * time.Millisecond,
+			MaxNotificationInterval: 30 * time.Second,
+			ResumeOrder:             model.RequestsFirst,
 		},
 		Client: model.ClientConfig{
 			SessionTimeout:  20 * time.Second,
 			Version:         model.V39,
 			Hosts:           []int{2, 1},
 			KeepHostOrder:   true,
+			AbsentHosts:     1,
 			RequestInterval: &model.Law{Kind: model.LawExponential, Mean: 2},
 			FixedReconnect:  time.Second,
 		},
@@ -173,6 +182,9 @@ func TestLoadEveryKey(t *testing.T) {
 			Latency:            &model.Law{Kind: model.LawUniform, Min: ms(1), Max: ms(3)},
 			Transport:          model.Ideal,
 			SYN:                model.SYNLinear,
+			SYNRetries:         3,
+			SYNLinearTimeouts:  2,
+			NoTailLossProbe:    true,
 			NoOrphanRetransmit: true,
 			RTOMin:             100 * time.Millisecond,
 			RTOMax:             time.Minute,
@@ -204,10 +216,74 @@ func TestLoadEveryKey(t *testing.T) {
 				Every:    240 * time.Hour,
 				Duration: model.Law{Kind: model.LawFixed, Value: ms(250)},
 			},
+			{
+				Kind:     model.Partition,
+				Target:   model.Target{Client: model.AllClients, Server: model.AllServers, Servers: []int{1, 2}, ClientPaths: true},
+				Arrival:  model.Scripted,
+				At:       []time.Duration{20 * time.Minute},
+				Duration: model.Law{Kind: model.LawFixed, Value: 60},
+			},
+			{
+				Kind:     model.ServerPause,
+				Target:   model.Target{Client: model.AllClients, Server: model.TheLeader},
+				Arrival:  model.Poisson,
+				Every:    24 * time.Hour,
+				Duration: model.Law{Kind: model.LawLogNormal, Median: 2, Sigma: 1},
+			},
+			{
+				Kind:        model.RollingRestart,
+				Target:      model.Target{Client: model.AllClients, Server: model.AllServers},
+				Arrival:     model.Scripted,
+				At:          []time.Duration{90 * time.Minute},
+				Duration:    model.Law{Kind: model.LawFixed, Value: 20},
+				Gap:         30 * time.Second,
+				LeaderFirst: true,
+			},
 		},
 		DeadClientProbe: false,
 	}
 	assert.Equal(t, want, pts[0].Config)
+}
+
+// syn_linear_timeouts is the linear schedule's parameter: 0 is the classic
+// schedule, and the linear schedule without it takes Linux's 4.
+func TestLoadSYNSettings(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("x.toml", []byte("[network]\nsyn_schedule = \"linear\"\nsyn_linear_timeouts = [0, 2]\nsyn_retries = 3\ntail_loss_probe = false\n"))
+	require.NoError(t, err)
+	pts, err := s.Points()
+	require.NoError(t, err)
+	require.Len(t, pts, 2)
+	for i, want := range []struct {
+		syn    model.SYNSchedule
+		linear int
+	}{{model.SYNClassic, 0}, {model.SYNLinear, 2}} {
+		n := pts[i].Config.Network
+		assert.Equal(t, want.syn, n.SYN, "point %d", i)
+		assert.Equal(t, want.linear, n.SYNLinearTimeouts, "point %d", i)
+		assert.Equal(t, 3, n.SYNRetries, "point %d", i)
+		assert.True(t, n.NoTailLossProbe, "point %d", i)
+	}
+
+	for _, tc := range []struct {
+		src    string
+		syn    model.SYNSchedule
+		linear int
+	}{
+		{"", model.SYNClassic, 0},
+		{"[network]\nsyn_schedule = \"classic\"\nsyn_linear_timeouts = 0\n", model.SYNClassic, 0},
+		{"[network]\nsyn_schedule = \"linear\"\n", model.SYNLinear, model.DefaultSYNLinearTimeouts},
+	} {
+		s, err := Parse("x.toml", []byte(tc.src))
+		require.NoError(t, err, tc.src)
+		pts, err := s.Points()
+		require.NoError(t, err, tc.src)
+		n := pts[0].Config.Network
+		assert.Equal(t, tc.syn, n.SYN, tc.src)
+		assert.Equal(t, tc.linear, n.SYNLinearTimeouts, tc.src)
+		assert.Equal(t, model.DefaultSYNRetries, n.SYNRetries, tc.src)
+		assert.False(t, n.NoTailLossProbe, "the tail loss probe is on by default: %s", tc.src)
+	}
 }
 
 func TestLoadEmpiricalCSV(t *testing.T) {
@@ -426,7 +502,7 @@ func TestParseErrors(t *testing.T) {
 			"testdata/bad-fault.toml:22: fault[1].phase: only scripted faults take a phase",
 			`testdata/bad-fault.toml:23: fault[1].duration.law: unknown value "gamma"; want one of "fixed", "uniform", "exponential", "lognormal", "weibull", "pareto", "empirical"`,
 			"testdata/bad-fault.toml:29: fault[2].duration.sigma: required by a lognormal law (it takes median and sigma)",
-			`testdata/bad-fault.toml:31: fault[3].server: a server crash needs one server index ("all" only works with server.count = 1); server.count is 3`,
+			`testdata/bad-fault.toml:31: fault[3].server: a server crash needs one server: an index, "leader" or "follower" ("all" only works with server.count = 1); server.count is 3`,
 			"testdata/bad-fault.toml:34: fault[3].duration.min: 5s is not less than max 1s",
 		}},
 	}
@@ -555,6 +631,22 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "syn settings",
+			src:  "[network]\nsyn_retries = [0, 128]\nsyn_linear_timeouts = -1\ntail_loss_probe = \"on\"\nsyn_schedule = \"fast\"\n",
+			want: []string{
+				"x.toml:2: network.syn_retries: must be at least 1, got 0",
+				"x.toml:2: network.syn_retries: must be at most 127 (Linux's limit), got 128",
+				"x.toml:3: network.syn_linear_timeouts: must not be negative, got -1",
+				`x.toml:4: network.tail_loss_probe: must be true or false, got "on"`,
+				`x.toml:5: network.syn_schedule: unknown value "fast"; want one of "classic", "linear"`,
+			},
+		},
+		{
+			name: "linear timeouts need the linear schedule",
+			src:  "[network]\nsyn_linear_timeouts = [0, 4]\n",
+			want: []string{`x.toml:2: network.syn_linear_timeouts: 4 needs syn_schedule = "linear"; the classic schedule (the default) has no linear timeouts`},
+		},
+		{
 			name: "default max below a written min",
 			src:  "[server]\ntick_time = \"1s\"\nmin_session_timeout = \"30s\"\n",
 			want: []string{"x.toml:3: server.min_session_timeout: 30s is greater than server.max_session_timeout 20s (default 20 × tick_time)"},
@@ -568,7 +660,7 @@ func TestParseProblems(t *testing.T) {
 				"[[fault]]\nkind = \"outage\"\nat = [\"-1s\", 5]\nphase = \"1s\"\nduration = { mean = \"1s\" }\n",
 			want: []string{
 				"x.toml:1: fault[0].duration: required: a duration such as \"10s\" or a law table such as { law = \"exponential\", mean = \"5s\" }",
-				`x.toml:1: fault[0].kind: required: one of "outage", "server-crash", "client-pause"`,
+				`x.toml:1: fault[0].kind: required: one of "outage", "server-crash", "client-pause", "partition", "server-pause", "rolling-restart"`,
 				`x.toml:2: fault[0].clients: must be "all" or a client index (0, 1, ...), got "some"`,
 				`x.toml:8: fault[1].shared: only applies with clients = "all"`,
 				"x.toml:9: fault[1].server: a client pause hits clients, not servers",
@@ -576,7 +668,7 @@ func TestParseProblems(t *testing.T) {
 				"x.toml:12: fault[1].every: only poisson and periodic faults take every",
 				"x.toml:13: fault[1].offset: only poisson and periodic faults take an offset",
 				"x.toml:15: fault[2].every: a periodic fault needs every (its period)",
-				"x.toml:17: fault[2].clients: a server crash hits a server, not clients",
+				"x.toml:17: fault[2].clients: a server crash hits servers, not clients",
 				"x.toml:19: fault[2].at: only scripted faults take start times",
 				`x.toml:23: fault[3].arrival: unknown value "sometimes"; want one of "scripted", "poisson", "periodic"`,
 				`x.toml:24: fault[3].duration.median: missing unit, e.g. "2s"`,
@@ -599,13 +691,37 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "ensemble faults",
+			src: "[server]\ncount = 3\nsync_limit = 0\nresume_order = \"random\"\nfinalize_wait = \"2m\"\n" +
+				"[[fault]]\nkind = \"partition\"\nat = [\"1m\"]\nduration = \"1s\"\n" +
+				"[[fault]]\nkind = \"partition\"\nservers = [0, 1, 2]\nat = [\"1m\"]\nduration = \"1s\"\n" +
+				"[[fault]]\nkind = \"server-pause\"\nclients = 1\ngap = \"1s\"\nat = [\"1m\"]\nduration = \"1s\"\n" +
+				"[[fault]]\nkind = \"rolling-restart\"\nserver = \"leader\"\nclient_paths = \"cut\"\nat = [\"1m\"]\nduration = \"1s\"\n" +
+				"[[fault]]\nkind = \"server-crash\"\nserver = \"chief\"\nat = [\"1m\"]\nduration = \"1s\"\n" +
+				"[[fault]]\nkind = \"partition\"\nservers = [1, 1, 5]\nat = [\"1m\"]\nduration = \"1s\"\n",
+			want: []string{
+				"x.toml:3: server.sync_limit: must be at least 1, got 0",
+				`x.toml:4: server.resume_order: unknown value "random"; want one of "expirer-first", "requests-first"`,
+				"x.toml:5: server.finalize_wait: 2m is longer than server.max_notification_interval 1m",
+				`x.toml:6: fault[0].server: a partition needs the servers it cuts off: server = "leader", "follower" or an index, or servers = [0, 1]`,
+				"x.toml:12: fault[1].servers: cuts off every server: a partition needs servers on both sides",
+				`x.toml:15: fault[2].server: a server pause needs one server: an index, "leader" or "follower" ("all" only works with server.count = 1); server.count is 3`,
+				"x.toml:17: fault[2].clients: a server pause hits servers, not clients",
+				"x.toml:18: fault[2].gap: only a rolling restart takes a gap, not a server pause",
+				"x.toml:23: fault[3].server: a rolling restart restarts every server; it takes no server",
+				"x.toml:24: fault[3].client_paths: only a partition takes client_paths, not a rolling restart",
+				`x.toml:29: fault[4].server: must be "all", "leader", "follower" or a server index (0, 1, ...), got "chief"`,
+				"x.toml:34: fault[5].servers: server 1 is listed twice",
+			},
+		},
+		{
 			name: "output",
 			src:  "[experiment]\nname = \"a/b\"\n[output]\ndir = \"\"\ncharts = [\"pie\", 3]\n",
 			want: []string{
 				`x.toml:2: experiment.name: "a/b" cannot be a directory name`,
 				"x.toml:4: output.dir: must not be empty",
 				"x.toml:5: output.charts: chart names are strings, got an integer",
-				`x.toml:5: output.charts: unknown chart "pie"; want one of "expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry"`,
+				`x.toml:5: output.charts: unknown chart "pie"; want one of "expiry-vs-timeout", "expiry-vs-outage", "tradeoff", "mass-expiry", "failover"`,
 			},
 		},
 	}

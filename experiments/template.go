@@ -40,8 +40,10 @@ type sweepSlot struct {
 	// zk marks a setting ZooKeeper holds in a Java int of milliseconds
 	// (tick time, session timeouts): from 1ms to model.MaxZKDuration.
 	zk bool
-	// maxN, when positive, is the largest value an integer setting takes.
-	maxN int
+	// maxN, when positive, is the largest value an integer setting takes,
+	// and maxWhy says why.
+	maxN   int
+	maxWhy string
 	// ms marks a positive duration that must be at least 1 ms (the
 	// resolution of the clocks, where a smaller value would spin).
 	ms bool
@@ -83,6 +85,14 @@ func (sl *sweepSlot) num(d []int) float64 {
 	return sl.at(d).num
 }
 
+// values is every value of the setting; none when it is not in the file.
+func (sl *sweepSlot) values() []slotVal {
+	if sl == nil {
+		return nil
+	}
+	return sl.vals
+}
+
 func (sl *sweepSlot) textOr(d []int, def string) string {
 	if sl == nil {
 		return def
@@ -96,16 +106,22 @@ type specTemplate struct {
 
 	count, leader, tick, minTimeout, maxTimeout, quorum *sweepSlot
 	bucketRounding, connReaper                          bool
+	syncLimit, initLimit, finalizeWait, maxNotification *sweepSlot
+	syncTime                                            *lawSpec
+	resumeOrder                                         model.ResumeOrder
 
 	sessionTimeout, fixedReconnect *sweepSlot
 	version                        model.Version
 	hosts                          []int // nil: every server
 	keepHostOrder                  bool
+	absentHosts                    *sweepSlot // not swept
 	requestInterval                *lawSpec
 
 	latency                                  *lawSpec
 	transport                                model.Transport
 	syn                                      model.SYNSchedule
+	synRetries, synLinear                    *sweepSlot
+	tailLossProbe                            bool
 	orphanRetransmit                         bool
 	rtoMin, rtoMax, orphanRetries, dataRetry *sweepSlot
 	connectLatency                           *sweepSlot
@@ -155,6 +171,14 @@ type faultSpec struct {
 	direction model.Direction
 	dirSet    bool
 
+	servers     []int // a partition's isolated servers (nil: just server)
+	clientPaths bool  // a partition also cuts the clients' paths to them
+	pathsSet    bool
+	leaderFirst bool // a rolling restart's order
+	orderSet    bool
+	gap         *sweepSlot
+	gapIn       bool
+
 	arrival   model.ArrivalKind
 	arrivalOK bool      // arrival is absent (scripted) or decoded
 	at        []slotVal // scripted start times
@@ -180,23 +204,32 @@ func (s *Spec) config(d []int) model.Config {
 		Servers: t.count.int(d),
 		Leader:  t.leader.int(d),
 		Server: model.ServerConfig{
-			TickTime:          t.tick.dur(d),
-			MinSessionTimeout: t.minTimeout.dur(d),
-			MaxSessionTimeout: t.maxTimeout.dur(d),
-			NoBucketRounding:  !t.bucketRounding,
-			QuorumLatency:     t.quorum.dur(d),
-			NoConnReaper:      !t.connReaper,
+			TickTime:                t.tick.dur(d),
+			MinSessionTimeout:       t.minTimeout.dur(d),
+			MaxSessionTimeout:       t.maxTimeout.dur(d),
+			NoBucketRounding:        !t.bucketRounding,
+			QuorumLatency:           t.quorum.dur(d),
+			NoConnReaper:            !t.connReaper,
+			SyncLimit:               t.syncLimit.int(d),
+			InitLimit:               t.initLimit.int(d),
+			FinalizeWait:            t.finalizeWait.dur(d),
+			MaxNotificationInterval: t.maxNotification.dur(d),
+			ResumeOrder:             t.resumeOrder,
 		},
 		Client: model.ClientConfig{
 			SessionTimeout: t.sessionTimeout.dur(d),
 			Version:        t.version,
 			Hosts:          slices.Clone(t.hosts),
 			KeepHostOrder:  t.keepHostOrder,
+			AbsentHosts:    t.absentHosts.int(d),
 			FixedReconnect: t.fixedReconnect.dur(d),
 		},
 		Network: model.NetworkConfig{
 			Transport:          t.transport,
 			SYN:                t.syn,
+			SYNRetries:         t.synRetries.int(d),
+			SYNLinearTimeouts:  t.synLinear.int(d),
+			NoTailLossProbe:    !t.tailLossProbe,
 			NoOrphanRetransmit: !t.orphanRetransmit,
 			RTOMin:             t.rtoMin.dur(d),
 			RTOMax:             t.rtoMax.dur(d),
@@ -206,6 +239,11 @@ func (s *Spec) config(d []int) model.Config {
 		},
 		DeadClientProbe: t.probe,
 	}
+	if t.syn == model.SYNLinear && t.synLinear != nil && c.Network.SYNLinearTimeouts == 0 {
+		// Linux's tcp_syn_linear_timeouts = 0 is the classic schedule (the
+		// model's 0 would mean the default).
+		c.Network.SYN = model.SYNClassic
+	}
 	if t.requestInterval != nil {
 		l := t.requestInterval.law(d)
 		c.Client.RequestInterval = &l
@@ -214,13 +252,20 @@ func (s *Spec) config(d []int) model.Config {
 		l := t.latency.law(d)
 		c.Network.Latency = &l
 	}
+	if t.syncTime != nil {
+		l := t.syncTime.law(d)
+		c.Server.SyncTime = &l
+	}
 	for _, f := range t.faults {
 		mf := model.Fault{
-			Kind:    f.kind,
-			Target:  model.Target{Client: f.client, Shared: f.shared, Server: f.server, Direction: f.direction},
-			Arrival: f.arrival,
-			Every:   f.every.dur(d),
-			Offset:  f.offset.dur(d),
+			Kind: f.kind,
+			Target: model.Target{Client: f.client, Shared: f.shared, Server: f.server, Direction: f.direction,
+				Servers: slices.Clone(f.servers), ClientPaths: f.clientPaths},
+			Arrival:     f.arrival,
+			Every:       f.every.dur(d),
+			Offset:      f.offset.dur(d),
+			Gap:         f.gap.dur(d),
+			LeaderFirst: f.leaderFirst,
 		}
 		for _, a := range f.at {
 			mf.At = append(mf.At, a.dur)

@@ -1,11 +1,8 @@
 package experiments
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"hbsim/clock"
@@ -27,16 +24,20 @@ type Timeline struct {
 	Horizon     time.Duration
 	Timeout     time.Duration // negotiated session timeout T
 	Tick        time.Duration // the server's tick k
-	Leader      string        // the server holding the session tracker ("server-0")
+	Leader      string        // the server holding the session tracker at the start ("server-0")
 	// Rounding is true when sessions expire at tick-bucket boundaries (the
 	// default) and false under the closed-form oracle's exact expiry.
 	Rounding bool
 
 	Clients  []ClientLane  // by client index; the dead-client probe last
+	Servers  []ServerLane  // by server index (an ensemble, or a server that fails)
 	Sessions []SessionLine // in creation order
-	Buckets  []BucketEpoch // the leader's incarnations, in order
-	Faults   []FaultSpan   // in start order
-	Events   []Event       // the decisive events, in time order
+	Buckets  []BucketEpoch // the serving leaders' trackers, in order
+	// NoLeader are the intervals in which no tracker runs: no leader
+	// serves (crashed, looking, electing, syncing), so nothing expires.
+	NoLeader []Interval
+	Faults   []FaultSpan // in start order
+	Events   []Event     // the decisive events, in time order
 	// Outcome says, per session that was disconnected or expired, why it
 	// expired or survived; in session order.
 	Outcome []Outcome
@@ -74,6 +75,37 @@ const (
 	StateCrashed LaneState = "Crashed"
 )
 
+// ServerState is a server's state as the timeline shows it.
+type ServerState string
+
+// Server states.
+const (
+	ServerServing       ServerState = "Serving"   // a standalone server, up
+	ServerLeading       ServerState = "Leading"   // a leader serving clients
+	ServerFollowing     ServerState = "Following" // a follower serving clients
+	ServerEstablishing  ServerState = "Leading (syncing)"
+	ServerSyncing       ServerState = "Following (syncing)"
+	ServerLooking       ServerState = "Looking" // in an election: connects are closed
+	ServerDown          ServerState = "Down"
+	ServerPausedProcess ServerState = "Paused"
+)
+
+// ServerLane is one server process's states, contiguous from the start of
+// the run to the horizon.
+type ServerLane struct {
+	Name   string // "server-0"
+	States []ServerSpan
+}
+
+// ServerSpan is an interval of one server state.
+type ServerSpan struct {
+	From, To time.Duration
+	State    ServerState
+}
+
+// Interval is a span of the run.
+type Interval struct{ From, To time.Duration }
+
 // ClientLane is one client process.
 type ClientLane struct {
 	Name  string // "client-0"
@@ -100,7 +132,7 @@ type ConnectSpan struct {
 	From, To time.Duration
 	Server   int
 	// Result is "connected", "refused", "timeout" (the connect timeout
-	// fired), "rejected" (the server said the session expired), "closed" or
+	// fired, or the kernel's SYN retries ran out), "rejected" (the server said the session expired), "closed" or
 	// "open" (still connecting at the horizon).
 	Result string
 }
@@ -149,15 +181,17 @@ func (b BucketEpoch) Boundaries(tick, from, to time.Duration) []time.Duration {
 	return out
 }
 
-// FaultKind names what a fault span does: "outage", "server-crash" or
-// "client-pause", as in an experiment file.
+// FaultKind names what a fault span does, as in an experiment file.
 type FaultKind string
 
 // Fault span kinds.
 const (
-	FaultOutage      FaultKind = "outage"
-	FaultServerCrash FaultKind = "server-crash"
-	FaultClientPause FaultKind = "client-pause"
+	FaultOutage         FaultKind = "outage"
+	FaultServerCrash    FaultKind = "server-crash"
+	FaultClientPause    FaultKind = "client-pause"
+	FaultPartition      FaultKind = "partition"
+	FaultServerPause    FaultKind = "server-pause"
+	FaultRollingRestart FaultKind = "rolling-restart"
 )
 
 // FaultSpan is one fault episode.
@@ -190,6 +224,7 @@ const (
 	EventReconnected     EventKind = "reconnected"    // SyncConnected again on the same session
 	EventExpiredSeen     EventKind = "expired-seen"   // the client learned its session had expired
 	EventClientCrashed   EventKind = "client-crashed" // the client process died
+	EventRoleChange      EventKind = "role-change"    // a server lost its role (went LOOKING), paused or resumed
 )
 
 // Event is a decisive event, labelled in words.
@@ -203,7 +238,8 @@ type Event struct {
 	// event sits on that session's deadline line.
 	Session  string
 	Deadline time.Duration
-	// Track is the FaultSpan.Track of a fault-start or fault-end event.
+	// Track is the FaultSpan.Track of a fault-start or fault-end event, or
+	// the server lane of a role change.
 	Track string
 	Label string
 }
@@ -217,6 +253,9 @@ func (e Event) Server() bool {
 	}
 	return false
 }
+
+// OnServerLane reports whether the event belongs on a server lane (Track).
+func (e Event) OnServerLane() bool { return e.Kind == EventRoleChange }
 
 // TraceLine is one line of a run's trace, as a model.Tracer receives it.
 type TraceLine struct {
@@ -254,7 +293,7 @@ func RunTimeline(cfg model.Config, title, description string) (*Timeline, error)
 //   - ping-sent and request-sent are pings, ping-reply and reply replies,
 //     packet-lost of a ping or request (or their replies) lost ones;
 //   - connect-attempt opens a connect span; SyncConnected, connect-refused,
-//     connect-timeout, session-expired-at-server, end-of-stream,
+//     connect-timeout, syn-timed-out, session-expired-at-server, end-of-stream,
 //     read-timeout and connection-aborted close it;
 //   - session-created, touch (deadline=E) and session-expired give the
 //     sessions' deadline steps; touches at the instant of a leader's
@@ -265,7 +304,13 @@ func RunTimeline(cfg model.Config, title, description string) (*Timeline, error)
 //     (deadline modulo the tick), server-crashed and server-restarted its
 //     incarnations;
 //   - outage-start (with its duration), server-crashed to server-restarted,
-//     and pause-start (with its duration) give the fault spans.
+//     pause-start and server-paused (with their durations), partition-start
+//     to partition-end and rolling-restart-start to rolling-restart-end give
+//     the fault spans;
+//   - server-state (role and serving), server-crashed, server-restarted,
+//     server-paused and server-resumed give the server lanes; a leader's
+//     serving=true starts a tracker (its restorations come with
+//     tracker-started), its LOOKING or crash ends it.
 //
 // The decisive events and the outcome sentences are derived from these.
 // It returns an error for a line it cannot read.
@@ -278,11 +323,23 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 			Rounding: !cfg.Server.NoBucketRounding, Leader: "server-" + strconv.Itoa(cfg.Leader),
 		},
 		cfg:      cfg,
-		leader:   "server-" + strconv.Itoa(cfg.Leader),
+		tracker:  "server-" + strconv.Itoa(cfg.Leader),
 		conns:    map[int]int{},
 		sessions: map[string]int{},
 		crashes:  map[string]int{},
 		late:     map[int]time.Duration{},
+	}
+	b.noLeaderFrom = -1
+	for i := range cfg.Servers {
+		st := ServerServing
+		if cfg.Servers > 1 {
+			st = ServerFollowing
+			if i == cfg.Leader {
+				st = ServerLeading
+			}
+		}
+		b.t.Servers = append(b.t.Servers, ServerLane{Name: "server-" + strconv.Itoa(i)})
+		b.servers = append(b.servers, serverBuild{state: st})
 	}
 	for _, l := range lines {
 		if err := b.line(l); err != nil {
@@ -291,558 +348,4 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 	}
 	b.finish()
 	return b.t, nil
-}
-
-type timelineBuilder struct {
-	t      *Timeline
-	cfg    model.Config
-	leader string
-
-	conns    map[int]int    // connection id -> client index
-	sessions map[string]int // session id -> index in t.Sessions
-	crashes  map[string]int // server name -> index of its open crash span
-	clients  []clientBuild
-
-	epochFrom   time.Duration // start of the leader's current incarnation
-	epochPhase  time.Duration
-	epochPhased bool
-	leaderDown  []span                // the leader's down intervals
-	late        map[int]time.Duration // client -> when its data last arrived late
-}
-
-type span struct{ from, to time.Duration }
-
-type clientBuild struct {
-	started  bool
-	state    LaneState
-	since    time.Duration
-	session  string
-	connect  int           // index of the open connect span, or -1
-	lastDown time.Duration // start of the current disconnected period
-}
-
-// fields splits a detail into its key=value pairs and its bare words.
-func fields(detail string) (map[string]string, []string) {
-	kv := map[string]string{}
-	var words []string
-	for _, f := range strings.Fields(detail) {
-		if k, v, ok := strings.Cut(f, "="); ok {
-			kv[k] = v
-		} else {
-			words = append(words, f)
-		}
-	}
-	return kv, words
-}
-
-// seconds reads "43.659015" or "11s" as a duration.
-func seconds(s string) (time.Duration, error) {
-	x, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number of seconds", s)
-	}
-	return clock.FromSeconds(x), nil
-}
-
-// index reads the number after prefix in "client-3", or a plain "3".
-func index(s, prefix string) (int, error) {
-	n, err := strconv.Atoi(strings.TrimPrefix(s, prefix))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not an index", s)
-	}
-	return n, nil
-}
-
-func (b *timelineBuilder) client(i int) *clientBuild {
-	for len(b.clients) <= i {
-		n := len(b.clients)
-		b.clients = append(b.clients, clientBuild{connect: -1})
-		b.t.Clients = append(b.t.Clients, ClientLane{Name: "client-" + strconv.Itoa(n), Probe: n >= b.cfg.Clients})
-	}
-	return &b.clients[i]
-}
-
-func (b *timelineBuilder) setState(i int, at time.Duration, st LaneState, session string) {
-	c := b.client(i)
-	lane := &b.t.Clients[i]
-	if c.started && (c.state != st || c.session != session) {
-		if at > c.since {
-			lane.States = append(lane.States, StateSpan{From: c.since, To: at, State: c.state, Session: c.session})
-		}
-		c.since = at
-	}
-	if !c.started {
-		c.started, c.since = true, at
-	}
-	c.state, c.session = st, session
-}
-
-func (b *timelineBuilder) closeConnect(i int, at time.Duration, result string) {
-	c := b.client(i)
-	if c.connect < 0 {
-		return
-	}
-	cs := &b.t.Clients[i].Connects[c.connect]
-	cs.To, cs.Result = at, result
-	c.connect = -1
-}
-
-func (b *timelineBuilder) event(e Event) { b.t.Events = append(b.t.Events, e) }
-
-func (b *timelineBuilder) line(l TraceLine) error {
-	at := l.At.Since()
-	kv, words := fields(l.Detail)
-	num := func(key string) (time.Duration, error) {
-		v, ok := kv[key]
-		if !ok {
-			return 0, fmt.Errorf("no %s", key)
-		}
-		return seconds(v)
-	}
-	if strings.HasPrefix(l.Actor, "client-") {
-		i, err := index(l.Actor, "client-")
-		if err != nil {
-			return err
-		}
-		return b.clientLine(i, at, l.Event, kv, words)
-	}
-	switch l.Event {
-	case "session-created":
-		ci, err := index(kv["client"], "")
-		if err != nil {
-			return err
-		}
-		b.sessions[kv["session"]] = len(b.t.Sessions)
-		b.t.Sessions = append(b.t.Sessions, SessionLine{ID: kv["session"], Client: ci, Created: at, End: b.t.Horizon})
-		b.client(ci)
-	case "touch":
-		d, err := num("deadline")
-		if err != nil {
-			return err
-		}
-		si, ok := b.sessions[kv["session"]]
-		if !ok {
-			return fmt.Errorf("touch of unknown session %s", kv["session"])
-		}
-		s := &b.t.Sessions[si]
-		s.Steps = append(s.Steps, DeadlineStep{At: at, Deadline: d})
-		if c := b.client(s.Client); c.state == StateDisconnected && c.session == s.ID {
-			how := "a touch reaches the server while the client is disconnected"
-			if t, ok := b.late[s.Client]; ok && t == at {
-				how = "a ping sent before the disconnection, retransmitted by TCP, reaches the server late"
-			}
-			b.event(Event{At: at, Kind: EventLateTouch, Client: s.Client, Session: s.ID, Deadline: d,
-				Label: fmt.Sprintf("%s: session %s's deadline moves to E = %s", how, s.ID, fmtAt(d))})
-		}
-		if l.Actor == b.leader && !b.epochPhased && b.t.Tick > 0 {
-			b.epochPhase, b.epochPhased = d%b.t.Tick, true
-		}
-	case "session-expired":
-		si, ok := b.sessions[kv["session"]]
-		if !ok {
-			return fmt.Errorf("expiry of unknown session %s", kv["session"])
-		}
-		s := &b.t.Sessions[si]
-		s.Expired, s.End = true, at
-		last, err := num("last-touch")
-		if err != nil {
-			return err
-		}
-		b.lastTouch(s, last, " (no later touch reaches the server)")
-		b.event(Event{At: at, Kind: EventSessionExpired, Client: s.Client, Session: s.ID, Deadline: at,
-			Label: fmt.Sprintf("server expires session %s: nothing reached it for %s after the last touch (T = %s, rounded up to a tick)",
-				s.ID, fmtSeconds(at-last), fmtSeconds(b.t.Timeout))})
-		if c := b.client(s.Client); c.session == s.ID && c.state != StateCrashed {
-			b.setState(s.Client, at, StateExpired, s.ID)
-		}
-	case "server-crashed":
-		b.crashes[l.Actor] = len(b.t.Faults)
-		d, err := num("restart-in")
-		if err != nil {
-			return err
-		}
-		b.t.Faults = append(b.t.Faults, FaultSpan{Kind: FaultServerCrash, From: at, To: b.t.Horizon, Track: l.Actor,
-			Label: l.Actor + " down"})
-		b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: l.Actor,
-			Label: fmt.Sprintf("%s crashes (restarts after %s): its connections reset", l.Actor, fmtSeconds(d))})
-		if l.Actor == b.leader {
-			b.closeEpoch(at)
-			b.leaderDown = append(b.leaderDown, span{at, b.t.Horizon})
-		}
-	case "server-restarted":
-		if fi, ok := b.crashes[l.Actor]; ok {
-			b.t.Faults[fi].To = at
-			delete(b.crashes, l.Actor)
-		}
-		restored := false
-		if l.Actor == b.leader {
-			b.epochFrom, b.epochPhased = at, false
-			if n := len(b.leaderDown); n > 0 {
-				b.leaderDown[n-1].to = at
-			}
-			// Its touches restored sessions; they were not late touches.
-			b.t.Events = slices.DeleteFunc(b.t.Events, func(e Event) bool { return e.Kind == EventLateTouch && e.At == at })
-			// The restored sessions' touches came just before this line.
-			for si := range b.t.Sessions {
-				s := &b.t.Sessions[si]
-				if n := len(s.Steps); n > 0 && s.Steps[n-1].At == at {
-					s.Steps[n-1].Restored, restored = true, true
-					if !b.epochPhased {
-						b.epochPhase, b.epochPhased = s.Steps[n-1].Deadline%b.t.Tick, true
-					}
-					b.event(Event{At: at, Kind: EventServerRestarted, Client: s.Client, Session: s.ID, Deadline: s.Steps[n-1].Deadline,
-						Label: fmt.Sprintf("%s restarts and restores session %s with a fresh deadline E = %s (now + T, rounded up)",
-							l.Actor, s.ID, fmtAt(s.Steps[n-1].Deadline))})
-				}
-			}
-		}
-		if !restored {
-			b.event(Event{At: at, Kind: EventFaultEnd, Client: -1, Track: l.Actor, Label: l.Actor + " restarts"})
-		}
-	case "outage-start":
-		d, err := num("duration")
-		if err != nil {
-			return err
-		}
-		track := outageTrack(kv["clients"], kv["servers"], kv["direction"])
-		f := FaultSpan{Kind: FaultOutage, From: at, To: min(at+d, b.t.Horizon), Track: track, Label: "outage " + fmtSeconds(d)}
-		f.Background = f.From == 0 && at+d >= b.t.Horizon
-		b.t.Faults = append(b.t.Faults, f)
-		if !f.Background {
-			b.event(Event{At: at, Kind: EventFaultStart, Client: -1, Track: track, Label: fmt.Sprintf("outage starts (%s): %s", fmtSeconds(d), track)})
-			if at+d <= b.t.Horizon {
-				b.event(Event{At: at + d, Kind: EventFaultEnd, Client: -1, Track: track, Label: "outage ends: " + track})
-			}
-		}
-	case "session-revalidated":
-		// A reconnect's touch, not a late one.
-		if n := len(b.t.Events); n > 0 && b.t.Events[n-1].Kind == EventLateTouch && b.t.Events[n-1].At == at && b.t.Events[n-1].Session == kv["session"] {
-			b.t.Events = b.t.Events[:n-1]
-		}
-	case "delivered-late":
-		if len(words) > 0 && (words[0] == "ping" || words[0] == "request") && slices.Contains(words, "client-to-server") {
-			if conn, err := index(kv["conn"], ""); err == nil {
-				if ci, ok := b.conns[conn]; ok {
-					b.late[ci] = at
-				}
-			}
-		}
-	case "packet-lost":
-		conn, err := index(kv["conn"], "")
-		if err != nil || len(words) == 0 {
-			return fmt.Errorf("no packet kind or connection")
-		}
-		ci, ok := b.conns[conn]
-		if !ok {
-			return nil
-		}
-		lane := &b.t.Clients[ci]
-		switch words[0] {
-		case "ping", "request":
-			lane.Lost = append(lane.Lost, at)
-		case "ping-reply", "reply":
-			lane.LostBack = append(lane.LostBack, at)
-		}
-	}
-	return nil
-}
-
-func (b *timelineBuilder) clientLine(i int, at time.Duration, event string, kv map[string]string, words []string) error {
-	c := b.client(i)
-	lane := &b.t.Clients[i]
-	switch event {
-	case "client-started":
-		b.setState(i, at, StateConnecting, "")
-	case "session-renewed":
-		// The application opens a new handle; the lane stays Expired until
-		// the new session is connected.
-	case "state":
-		if len(words) == 0 {
-			return fmt.Errorf("no state")
-		}
-		session := kv["session"]
-		switch words[0] {
-		case "SyncConnected":
-			b.closeConnect(i, at, "connected")
-			prev, prevSession := c.state, c.session
-			b.setState(i, at, StateConnected, session)
-			if prev == StateDisconnected && prevSession == session {
-				b.event(Event{At: at, Kind: EventReconnected, Client: i, Session: session,
-					Label: fmt.Sprintf("%s reconnects to server %s with the same session %s, %s after it was disconnected",
-						lane.Name, kv["server"], session, fmtSeconds(at-c.lastDown))})
-			} else if prev == StateExpired || prev == StateConnecting && prevSession != "" {
-				b.amendExpiredSeen(i, at, session)
-			}
-		case "Disconnected":
-			c.lastDown = at
-			b.setState(i, at, StateDisconnected, session)
-			b.lastTouchBefore(session, at)
-		case "Expired":
-			b.setState(i, at, StateExpired, session)
-			b.event(Event{At: at, Kind: EventExpiredSeen, Client: i, Session: session,
-				Label: fmt.Sprintf("%s reaches a server and is told session %s expired: Expired", lane.Name, session)})
-		default:
-			return fmt.Errorf("unknown state %q", words[0])
-		}
-	case "ping-sent", "request-sent":
-		lane.Pings = append(lane.Pings, at)
-	case "ping-reply", "reply":
-		lane.Replies = append(lane.Replies, at)
-	case "connect-attempt":
-		b.closeConnect(i, at, "closed")
-		server, err := index(kv["server"], "")
-		if err != nil {
-			return err
-		}
-		conn, err := index(kv["conn"], "")
-		if err != nil {
-			return err
-		}
-		b.conns[conn] = i
-		c.connect = len(lane.Connects)
-		lane.Connects = append(lane.Connects, ConnectSpan{From: at, To: b.t.Horizon, Server: server, Result: "open"})
-	case "connect-refused":
-		b.closeConnect(i, at, "refused")
-	case "connect-timeout":
-		if c.connect >= 0 {
-			ct := kv["idle"]
-			if d, err := seconds(ct); err == nil {
-				ct = fmtSeconds(d)
-			}
-			s := lane.Connects[c.connect].Server
-			b.event(Event{At: at, Kind: EventConnectTimeout, Client: i,
-				Label: fmt.Sprintf("%s gives up on server %d: no handshake within the connect timeout (%s)", lane.Name, s, ct)})
-		}
-		b.closeConnect(i, at, "timeout")
-	case "session-expired-at-server":
-		b.closeConnect(i, at, "rejected")
-	case "read-timeout", "end-of-stream", "connection-aborted", "client-session-timeout":
-		b.closeConnect(i, at, "closed")
-		idle := kv["idle"]
-		if d, err := seconds(idle); err == nil {
-			idle = fmtSeconds(d)
-		}
-		why := map[string]string{
-			"read-timeout":           "read timeout: nothing heard from the server for " + idle,
-			"end-of-stream":          "the server closed the connection (EOF)",
-			"connection-aborted":     "TCP gave up retransmitting",
-			"client-session-timeout": "the client expires its own session after " + idle + " of silence",
-		}[event]
-		b.event(Event{At: at, Kind: EventConnectionLost, Client: i, Label: lane.Name + ": " + why})
-	case "client-crashed", "probe-crash":
-		if c.state == StateCrashed {
-			return nil // the probe's crash is traced twice
-		}
-		b.closeConnect(i, at, "closed")
-		b.setState(i, at, StateCrashed, c.session)
-		b.event(Event{At: at, Kind: EventClientCrashed, Client: i, Session: c.session, Label: lane.Name + " crashes"})
-	case "pause-start":
-		d, err := seconds(kv["duration"])
-		if err != nil {
-			return err
-		}
-		b.t.Faults = append(b.t.Faults, FaultSpan{Kind: FaultClientPause, From: at, To: min(at+d, b.t.Horizon),
-			Track: lane.Name + " pauses", Label: "paused " + fmtSeconds(d)})
-		b.event(Event{At: at, Kind: EventFaultStart, Client: i, Track: lane.Name + " pauses", Label: fmt.Sprintf("%s freezes for %s (a pause: it sends and reads nothing)", lane.Name, fmtSeconds(d))})
-		if at+d <= b.t.Horizon {
-			b.event(Event{At: at + d, Kind: EventFaultEnd, Client: i, Track: lane.Name + " pauses", Label: lane.Name + " resumes"})
-		}
-	}
-	return nil
-}
-
-// amendExpiredSeen adds the new session to the event of the client learning
-// Expired, when the new session connects right after it.
-func (b *timelineBuilder) amendExpiredSeen(i int, at time.Duration, session string) {
-	for k := len(b.t.Events) - 1; k >= 0; k-- {
-		e := &b.t.Events[k]
-		if e.Client == i && e.Kind == EventExpiredSeen {
-			if at-e.At < time.Second && e.Session != session {
-				e.Label += "; at once it opens a new session " + session
-			}
-			return
-		}
-	}
-}
-
-// lastTouchBefore records the last touch of session before at as decisive.
-func (b *timelineBuilder) lastTouchBefore(session string, at time.Duration) {
-	si, ok := b.sessions[session]
-	if !ok {
-		return
-	}
-	s := &b.t.Sessions[si]
-	for k := len(s.Steps) - 1; k >= 0; k-- {
-		if s.Steps[k].At <= at {
-			b.lastTouch(s, s.Steps[k].At, " before the client is disconnected")
-			return
-		}
-	}
-}
-
-func (b *timelineBuilder) lastTouch(s *SessionLine, at time.Duration, why string) {
-	for _, e := range b.t.Events {
-		if e.Kind == EventLastTouch && e.Session == s.ID && e.At == at {
-			return
-		}
-	}
-	var d time.Duration
-	for _, st := range s.Steps {
-		if st.At <= at {
-			d = st.Deadline
-		}
-	}
-	b.event(Event{At: at, Kind: EventLastTouch, Client: s.Client, Session: s.ID, Deadline: d,
-		Label: fmt.Sprintf("last touch of session %s%s: the server sets its deadline E = %s", s.ID, why, fmtAt(d))})
-}
-
-func (b *timelineBuilder) closeEpoch(at time.Duration) {
-	if b.epochPhased && b.t.Rounding {
-		b.t.Buckets = append(b.t.Buckets, BucketEpoch{From: b.epochFrom, To: at, Phase: b.epochPhase})
-	}
-	b.epochPhased = false
-}
-
-func (b *timelineBuilder) finish() {
-	h := b.t.Horizon
-	if !b.leaderIsDown() {
-		b.closeEpoch(h)
-	}
-	for i := range b.clients {
-		c := &b.clients[i]
-		if c.started && h > c.since {
-			b.t.Clients[i].States = append(b.t.Clients[i].States, StateSpan{From: c.since, To: h, State: c.state, Session: c.session})
-		}
-	}
-	// Deadlines that passed while no leader was up expire nothing.
-	for _, s := range b.t.Sessions {
-		for k, st := range s.Steps {
-			next := s.End
-			if k+1 < len(s.Steps) {
-				next = s.Steps[k+1].At
-			}
-			if st.Deadline >= next || s.Expired && st.Deadline == s.End {
-				continue
-			}
-			for _, d := range b.leaderDown {
-				if st.Deadline >= d.from && st.Deadline < d.to {
-					b.event(Event{At: st.Deadline, Kind: EventDeadlinePassed, Client: s.Client, Session: s.ID, Deadline: st.Deadline,
-						Label: fmt.Sprintf("deadline E = %s of session %s passes while the server is down: no expirer runs, nothing expires",
-							fmtAt(st.Deadline), s.ID)})
-				}
-			}
-		}
-	}
-	slices.SortStableFunc(b.t.Events, func(x, y Event) int { return cmp.Compare(x.At, y.At) })
-	b.outcome()
-}
-
-func (b *timelineBuilder) leaderIsDown() bool {
-	n := len(b.leaderDown)
-	return n > 0 && b.leaderDown[n-1].to == b.t.Horizon
-}
-
-// outcome explains, per session that was disconnected or expired, why it
-// expired or survived.
-func (b *timelineBuilder) outcome() {
-	for _, s := range b.t.Sessions {
-		lane := b.t.Clients[s.Client]
-		add := func(expired bool, format string, a ...any) {
-			b.t.Outcome = append(b.t.Outcome, Outcome{Client: s.Client, Session: s.ID, Expired: expired, Probe: lane.Probe,
-				Text: fmt.Sprintf(format, a...)})
-		}
-		if s.Expired {
-			last := s.Created
-			for _, st := range s.Steps {
-				last = st.At
-			}
-			crashed := time.Duration(-1)
-			for _, sp := range lane.States {
-				if sp.State == StateCrashed && sp.Session == s.ID {
-					crashed = sp.From
-				}
-			}
-			if lane.Probe && crashed >= 0 {
-				add(true, "%s is the dead-client probe: it crashed at %s, and the server expired its session %s %s later, at %s (the dead-client detection time).",
-					lane.Name, fmtAt(crashed), s.ID, fmtSeconds(s.End-crashed), fmtAt(s.End))
-				continue
-			}
-			add(true, "%s's session %s EXPIRED at %s: nothing reached the server between its last touch at %s and its deadline E = %s.",
-				lane.Name, s.ID, fmtAt(s.End), fmtAt(last), fmtAt(s.End))
-			continue
-		}
-		// Disconnected spans of this session that ended in a reconnect.
-		for _, sp := range lane.States {
-			if sp.State != StateDisconnected || sp.Session != s.ID || sp.To >= b.t.Horizon {
-				continue
-			}
-			why := ""
-			for _, e := range b.t.Events {
-				if e.Session == s.ID && e.At >= sp.From && e.At <= sp.To {
-					switch e.Kind {
-					case EventLateTouch:
-						why = joinWhy(why, fmt.Sprintf("a ping sent before the disconnection reached the server late, at %s, and moved its deadline to %s", fmtAt(e.At), fmtAt(e.Deadline)))
-					case EventDeadlinePassed:
-						why = "its deadline passed while the server was down, so nothing expired it"
-					case EventServerRestarted:
-						why = joinWhy(why, "the restarted server restored it with a fresh deadline")
-					}
-				}
-			}
-			if why == "" {
-				var e time.Duration
-				for _, st := range s.Steps {
-					if st.At <= sp.From {
-						e = st.Deadline
-					}
-				}
-				add(false, "%s's session %s SURVIVED %s disconnected: the client reconnected at %s, before its deadline E = %s.",
-					lane.Name, s.ID, fmtSeconds(sp.To-sp.From), fmtAt(sp.To), fmtAt(e))
-				continue
-			}
-			add(false, "%s's session %s SURVIVED %s disconnected: %s, and the client resumed it at %s.",
-				lane.Name, s.ID, fmtSeconds(sp.To-sp.From), why, fmtAt(sp.To))
-		}
-	}
-}
-
-func joinWhy(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "; " + b
-}
-
-// outageTrack names an outage's paths: "client 0 ↔ all servers",
-// "all servers → client 0".
-func outageTrack(clients, servers, direction string) string {
-	c := "client " + clients
-	if clients == "all" {
-		c = "all clients"
-	}
-	s := "server " + servers
-	if servers == "all" {
-		s = "all servers"
-	}
-	switch direction {
-	case "client-to-server":
-		return c + " → " + s
-	case "server-to-client":
-		return s + " → " + c
-	}
-	return c + " ↔ " + s
-}
-
-// fmtAt formats an instant as seconds with at most two decimals ("43.66s").
-func fmtAt(t time.Duration) string {
-	return strconv.FormatFloat(float64(t.Round(10*time.Millisecond).Milliseconds())/1000, 'f', -1, 64) + "s"
-}
-
-// fmtSeconds formats a duration as seconds with at most two decimals
-// ("10.67s"), or as minutes and seconds from 100 s on ("30m1s").
-func fmtSeconds(d time.Duration) string {
-	if d >= 100*time.Second {
-		return fmtDur(d.Round(time.Second))
-	}
-	return strconv.FormatFloat(float64(d.Round(10*time.Millisecond).Milliseconds())/1000, 'f', -1, 64) + "s"
 }

@@ -168,12 +168,32 @@ func TestTimelineInvariants(t *testing.T) {
 				}
 			}
 			assert.True(t, slices.IsSortedFunc(tl.Events, func(a, b Event) int { return int(a.At - b.At) }), "events in time order")
+			for _, sl := range tl.Servers {
+				require.NotEmpty(t, sl.States, sl.Name)
+				for i, sp := range sl.States {
+					assert.Less(t, sp.From, sp.To, "%s span %d is not empty", sl.Name, i)
+					if i > 0 {
+						assert.Equal(t, sl.States[i-1].To, sp.From, "%s spans are contiguous", sl.Name)
+						assert.NotEqual(t, sl.States[i-1].State, sp.State, "%s spans change state", sl.Name)
+					}
+				}
+				assert.Equal(t, tl.Horizon, sl.States[len(sl.States)-1].To, "%s reaches the horizon", sl.Name)
+			}
+			for _, iv := range tl.NoLeader {
+				for _, b := range tl.Buckets {
+					assert.False(t, iv.From < b.To && b.From < iv.To, "no tracker runs while no leader serves")
+				}
+			}
 			for _, s := range tl.Sessions {
 				for _, st := range s.Steps {
 					assert.GreaterOrEqual(t, st.Deadline, st.At+tl.Timeout, "E >= touch + T")
 					assert.LessOrEqual(t, st.Deadline, st.At+tl.Timeout+tl.Tick, "E <= touch + T + k")
-					// Every deadline is a boundary of the expirer running then.
-					i := slices.IndexFunc(tl.Buckets, func(b BucketEpoch) bool { return st.At >= b.From && st.At <= b.To })
+					// Every deadline is a boundary of the expirer running then
+					// (the later one where a new tracker starts as one ends).
+					i := len(tl.Buckets) - 1
+					for i >= 0 && !(st.At >= tl.Buckets[i].From && st.At <= tl.Buckets[i].To) {
+						i--
+					}
 					require.GreaterOrEqual(t, i, 0, "an epoch runs at %v", st.At)
 					assert.Zero(t, (st.Deadline-tl.Buckets[i].Phase)%tl.Tick, "session %s: E = %v is on a bucket boundary", s.ID, st.Deadline)
 				}
@@ -231,4 +251,28 @@ func TestBucketBoundaries(t *testing.T) {
 	assert.Equal(t, []time.Duration{sec(17.5), sec(19.5)}, b.Boundaries(2*time.Second, 17*time.Second, time.Minute))
 	assert.Empty(t, b.Boundaries(2*time.Second, 30*time.Second, time.Minute))
 	assert.Empty(t, b.Boundaries(0, 0, time.Minute))
+}
+
+// A connect attempt whose SYN retries run out (tcp_syn_retries = 2: SYNs at
+// +0, +1, +3 s, ETIMEDOUT at +7 s) ends as a timeout, well inside ct.
+func TestTimelineSYNTimedOut(t *testing.T) {
+	t.Parallel()
+	s, ok := model.ScenarioByName("seed-cable-unplug")
+	require.True(t, ok)
+	cfg := s.Config
+	cfg.Network.SYNRetries = 2
+	cfg.Client.SessionTimeout = 30 * time.Second
+	cfg.Faults[0].Duration = model.Fixed(time.Minute)
+	tl, err := RunTimeline(cfg, "syn-timed-out", "")
+	require.NoError(t, err)
+	var spans []time.Duration
+	for _, cs := range tl.Clients[0].Connects {
+		if cs.Result == "timeout" {
+			spans = append(spans, cs.To-cs.From)
+		}
+	}
+	require.NotEmpty(t, spans)
+	for _, d := range spans {
+		assert.Equal(t, 7*time.Second, d)
+	}
 }

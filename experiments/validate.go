@@ -80,11 +80,18 @@ func (s *Spec) valueProblems() []Problem {
 				bad(sl.key, "%s is more than ZooKeeper can hold: it keeps it in a Java int of milliseconds, at most %s (about 24.8 days)",
 					v.text, model.MaxZKDuration)
 			case sl.maxN > 0 && v.n > sl.maxN:
-				bad(sl.key, "%s is more than %d: ZooKeeper server ids run from 1 to %d", v.text, sl.maxN, sl.maxN)
+				bad(sl.key, "%s is more than %d: %s", v.text, sl.maxN, sl.maxWhy)
 			}
 		}
 	}
 	t := &s.t
+	for _, sl := range []*sweepSlot{t.synRetries, t.synLinear} {
+		for _, v := range sl.values() {
+			if v.n > model.MaxSYNRetries {
+				bad(sl.key, "must be at most %d (Linux's limit), got %s", model.MaxSYNRetries, v.text)
+			}
+		}
+	}
 	if t.hosts != nil && len(t.hosts) == 0 {
 		bad("client.hosts", "empty hosts list; leave the key out to use every server")
 	}
@@ -126,8 +133,43 @@ func (s *Spec) faultProblems(f *faultSpec) []Problem {
 		if f.serverSet && f.kind == model.ClientPause {
 			bad(".server", "a client pause hits clients, not servers")
 		}
-		if f.clientSet && f.kind == model.ServerCrash {
-			bad(".clients", "a server crash hits a server, not clients")
+		if f.clientSet && f.kind.ServerSide() {
+			bad(".clients", "a %s hits servers, not clients", kindPhrase(f.kind))
+		}
+		if f.sharedSet && !f.shared && f.kind.ServerSide() {
+			bad(".shared", "a %s's episode hits every client of the servers involved at once: it is always shared", kindPhrase(f.kind))
+		}
+		if f.servers != nil && f.kind != model.Partition {
+			bad(".servers", "only a partition takes a set of servers, not a %s", kindPhrase(f.kind))
+		}
+		if f.pathsSet && f.kind != model.Partition {
+			bad(".client_paths", "only a partition takes client_paths, not a %s", kindPhrase(f.kind))
+		}
+		if f.orderSet && f.kind != model.RollingRestart {
+			bad(".order", "only a rolling restart takes an order, not a %s", kindPhrase(f.kind))
+		}
+		if f.gapIn && f.kind != model.RollingRestart {
+			bad(".gap", "only a rolling restart takes a gap, not a %s", kindPhrase(f.kind))
+		}
+		if f.serverSet && f.kind == model.RollingRestart {
+			bad(".server", "a rolling restart restarts every server; it takes no server")
+		}
+		if f.kind == model.Partition {
+			switch {
+			case f.servers != nil && f.serverSet:
+				bad(".servers", "give either servers (a set) or server (one), not both")
+			case f.servers == nil && (!f.serverSet || f.server == model.AllServers):
+				bad(".server", `a partition needs the servers it cuts off: server = "leader", "follower" or an index, or servers = [0, 1]`)
+			case f.servers != nil && len(f.servers) == 0:
+				bad(".servers", "empty: a partition cuts off at least one server")
+			}
+			for i, s := range f.servers {
+				if s < 0 {
+					bad(".servers", "%d is not a server index", s)
+				} else if slices.Contains(f.servers[:i], s) {
+					bad(".servers", "server %d is listed twice", s)
+				}
+			}
 		}
 	}
 	if !f.arrivalOK {
@@ -225,12 +267,19 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 		if c.Leader >= c.Servers && clean("server.leader", "server.count") {
 			bad("server.leader", "%d is not a server index: server.count is %d", c.Leader, c.Servers)
 		}
-		if clean("client.hosts", "server.count") {
+		if clean("client.hosts", "server.count", "client.absent_hosts") {
 			for _, h := range t.hosts {
-				if h >= c.Servers {
-					bad("client.hosts", "host %d is not a server index: server.count is %d", h, c.Servers)
+				if h >= c.Servers+c.Client.AbsentHosts {
+					if c.Client.AbsentHosts > 0 {
+						bad("client.hosts", "host %d is not a server index: server.count is %d and client.absent_hosts %d", h, c.Servers, c.Client.AbsentHosts)
+					} else {
+						bad("client.hosts", "host %d is not a server index: server.count is %d", h, c.Servers)
+					}
 				}
 			}
+		}
+		if srv.FinalizeWait > srv.MaxNotificationInterval && clean("server.finalize_wait", "server.max_notification_interval") {
+			bad("server.finalize_wait", "%s is longer than server.max_notification_interval %s", fmtDur(srv.FinalizeWait), fmtDur(srv.MaxNotificationInterval))
 		}
 		if c.Network.RTOMin > c.Network.RTOMax && clean("network.rto_min", "network.rto_max") {
 			if t.rtoMin != nil {
@@ -239,7 +288,10 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 				bad("network.rto_max", "%s is less than network.rto_min %s", t.rtoMax.at(d).text, fmtDur(c.Network.RTOMin))
 			}
 		}
-		for _, l := range []*lawSpec{t.requestInterval, t.latency} {
+		if t.syn == model.SYNClassic && t.synLinear != nil && t.synLinear.at(d).n != 0 && clean("network.syn_schedule", "network.syn_linear_timeouts") {
+			bad("network.syn_linear_timeouts", `%s needs syn_schedule = "linear"; the classic schedule (the default) has no linear timeouts`, t.synLinear.at(d).text)
+		}
+		for _, l := range []*lawSpec{t.requestInterval, t.latency, t.syncTime} {
 			if l != nil && clean(l.key) {
 				s.lawPointProblems(l, d, bad)
 			}
@@ -248,11 +300,31 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 			if f.client != model.AllClients && f.client >= c.Clients && clean(f.key+".clients", "experiment.clients") {
 				bad(f.key+".clients", "client %d does not exist: experiment.clients is %d", f.client, c.Clients)
 			}
-			if f.server != model.AllServers && f.server >= c.Servers && clean(f.key+".server", "server.count") {
+			hosts := c.Servers
+			if f.kindOK && f.kind == model.Outage {
+				hosts += c.Client.AbsentHosts // an outage can black-hole an absent address
+			}
+			if f.server >= hosts && clean(f.key+".server", "server.count") {
 				bad(f.key+".server", "server %d does not exist: server.count is %d", f.server, c.Servers)
 			}
-			if f.kindOK && f.kind == model.ServerCrash && f.server == model.AllServers && c.Servers > 1 && clean(f.key+".server", "server.count") {
-				bad(f.key+".server", `a server crash needs one server index ("all" only works with server.count = 1); server.count is %d`, c.Servers)
+			if f.server == model.AFollower && c.Servers < 2 && clean(f.key+".server", "server.count") {
+				bad(f.key+".server", `"follower": a standalone server (server.count = 1) has no followers`)
+			}
+			if f.kindOK && (f.kind == model.ServerCrash || f.kind == model.ServerPause) && f.server == model.AllServers && c.Servers > 1 && clean(f.key+".server", "server.count") {
+				bad(f.key+".server", `a %s needs one server: an index, "leader" or "follower" ("all" only works with server.count = 1); server.count is %d`, kindPhrase(f.kind), c.Servers)
+			}
+			if f.kindOK && f.kind == model.Partition && clean(f.key+".servers", f.key+".server", "server.count") {
+				if c.Servers < 2 {
+					bad(f.key+".kind", "a partition needs an ensemble: server.count is %d", c.Servers)
+				}
+				for _, sv := range f.servers {
+					if sv >= c.Servers {
+						bad(f.key+".servers", "server %d does not exist: server.count is %d", sv, c.Servers)
+					}
+				}
+				if len(f.servers) >= c.Servers && c.Servers >= 2 {
+					bad(f.key+".servers", "cuts off every server: a partition needs servers on both sides")
+				}
 			}
 			if f.phase != nil && f.client == model.AllClients && !f.shared && clean(f.key+".phase", f.key+".clients", f.key+".shared") {
 				bad(f.key+".phase", "a phase anchors episodes to one session: set clients to a client index, or shared = true to anchor to client 0")
@@ -272,6 +344,9 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 	})
 	return ps
 }
+
+// kindPhrase is a fault kind in words: "server crash".
+func kindPhrase(k model.FaultKind) string { return strings.ReplaceAll(k.String(), "-", " ") }
 
 func (s *Spec) lawPointProblems(l *lawSpec, d []int, bad func(key, format string, a ...any)) {
 	switch l.kind {

@@ -247,14 +247,25 @@ func (c *Client) OnTCPConnected(now clock.Time, conn int32) []Effect {
 	return *c.outp
 }
 
-// OnTCPFailed is finishConnect throwing: the SYN was refused (RST) or the
-// connection attempt was aborted by the kernel.
+// OnTCPFailed is finishConnect throwing: the SYN was refused (RST).
 func (c *Client) OnTCPFailed(now clock.Time, conn int32) []Effect {
 	c.begin()
 	if conn != c.conn || c.phase != phaseConnecting {
 		return *c.outp
 	}
 	c.note(noteConnectRefused, 0)
+	c.fail(now)
+	return *c.outp
+}
+
+// OnTCPTimedOut is finishConnect throwing ETIMEDOUT: the kernel spent its
+// SYN retransmissions without an answer.
+func (c *Client) OnTCPTimedOut(now clock.Time, conn int32) []Effect {
+	c.begin()
+	if conn != c.conn || c.phase != phaseConnecting {
+		return *c.outp
+	}
+	c.note(noteSYNTimedOut, 0)
 	c.fail(now)
 	return *c.outp
 }

@@ -63,6 +63,7 @@ const (
 	inMessage      inputKind = iota // OnMessage
 	inTCPConnected                  // OnTCPConnected
 	inTCPFailed                     // OnTCPFailed
+	inTCPTimedOut                   // OnTCPTimedOut
 	inAborted                       // OnAborted
 	inRequest                       // OnRequest
 )
@@ -102,6 +103,8 @@ func (w *World) clientInput(ci int32, in deferredInput) {
 		effs = cl.c.OnTCPConnected(now, in.local)
 	case inTCPFailed:
 		effs = cl.c.OnTCPFailed(now, in.local)
+	case inTCPTimedOut:
+		effs = cl.c.OnTCPTimedOut(now, in.local)
 	case inAborted:
 		effs = cl.c.OnAborted(now, in.local)
 	case inRequest:

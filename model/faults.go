@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -20,7 +21,18 @@ type faultProc struct {
 	arr     rand.PCG      // arrival gaps
 	dur     rand.PCG      // durations
 	client  int           // a client index, or AllClients for a shared episode
-	crashes int32         // overlapping crash episodes in force (server crash)
+	targets *rand.Rand    // which follower "a follower" is
+	set     []int32       // a partition's listed servers
+	roll    rollState     // a rolling restart in progress
+}
+
+// rollState is a rolling restart's progress.
+type rollState struct {
+	active  bool
+	waiting bool   // for current to serve again
+	current int32  // the server restarted last
+	done    []bool // by server: restarted in this episode
+	episode int    // index in Stats.SharedEpisodes
 }
 
 // draw is the next episode's length, at most MaxDuration (an episode longer
@@ -40,11 +52,32 @@ func (p *faultProc) draw() (d time.Duration, bad float64) {
 	return capDraw(x), bad
 }
 
+// drawFor is draw for fault process pi, which stops the run with a
+// *LawError when the draw was not a finite number.
+func (w *World) drawFor(pi int32) time.Duration {
+	p := &w.faults[pi]
+	d, bad := p.draw()
+	if bad != 0 && w.violation == nil {
+		w.violation = &LawError{Where: "duration", Fault: p.fault(w), Law: p.f.Duration, Value: bad}
+	}
+	return d
+}
+
+// fault is the index of p's Fault in the configuration.
+func (p *faultProc) fault(w *World) int {
+	for i := range w.cfg.Faults {
+		if &w.cfg.Faults[i] == p.f {
+			return i
+		}
+	}
+	return -1
+}
+
 func (w *World) buildFaults() {
 	n := 0
 	for fi := range w.cfg.Faults {
 		f := &w.cfg.Faults[fi]
-		if f.Kind != ServerCrash && f.Target.Client == AllClients && !f.Target.Shared {
+		if !f.Kind.ServerSide() && f.Target.Client == AllClients && !f.Target.Shared {
 			n += w.cfg.Clients
 		} else {
 			n++
@@ -52,10 +85,11 @@ func (w *World) buildFaults() {
 	}
 	// Built in place: each process's distribution points at its own stream.
 	w.faults = resize(w.faults, 0, n)
+	w.rolls = w.rolls[:0]
 	for fi := range w.cfg.Faults {
 		f := &w.cfg.Faults[fi]
 		targets := []int{f.Target.Client}
-		if f.Kind != ServerCrash && f.Target.Client == AllClients && !f.Target.Shared {
+		if !f.Kind.ServerSide() && f.Target.Client == AllClients && !f.Target.Shared {
 			targets = targets[:0]
 			for c := range w.cfg.Clients {
 				targets = append(targets, c)
@@ -68,19 +102,20 @@ func (w *World) buildFaults() {
 				dur: *sim.NewSource(w.cfg.Seed, "fault-durations", key)})
 			p := &w.faults[len(w.faults)-1]
 			p.dist = f.Duration.Distribution(&p.dur)
+			if f.Target.Server == AFollower {
+				p.targets = sim.Stream(w.cfg.Seed, "fault-targets", key)
+			}
+			if f.Kind.ServerSide() {
+				for _, s := range f.Target.Servers {
+					p.set = append(p.set, int32(s))
+				}
+			}
+			if f.Kind == RollingRestart {
+				w.rolls = append(w.rolls, int32(len(w.faults)-1))
+			}
 			w.scheduleFirst(int32(len(w.faults) - 1))
 		}
 	}
-}
-
-// fault is the index of p's Fault in the configuration.
-func (p *faultProc) fault(w *World) int {
-	for i := range w.cfg.Faults {
-		if &w.cfg.Faults[i] == p.f {
-			return i
-		}
-	}
-	return -1
 }
 
 func (w *World) scheduleFirst(pi int32) {
@@ -145,17 +180,25 @@ func (w *World) touched(now clock.Time, id int64) {
 func (w *World) onFaultStart(pi int32) {
 	p := &w.faults[pi]
 	now := w.eng.Now()
-	d, bad := p.draw()
 	f := p.f
-	if bad != 0 && w.violation == nil {
-		w.violation = &LawError{Where: "duration", Fault: p.fault(w), Law: f.Duration, Value: bad}
+	if f.Kind == RollingRestart {
+		w.startRoll(pi)
+		w.scheduleNext(pi)
+		return
 	}
+	d := w.drawFor(pi)
+	resolved := int32(-1) // the server a role target named, for the episode's end
 	switch f.Kind {
 	case Outage:
-		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, +1)
+		srv := f.Target.Server
+		if srv == TheLeader || srv == AFollower {
+			resolved = w.resolveServer(p, srv)
+			srv = int(resolved)
+		}
+		w.net.cut(now, p.client, srv, f.Target.Direction, +1)
 		if w.tracer != nil {
 			w.tracef("network", "outage-start", "clients=%s servers=%s direction=%s duration=%s",
-				targetName(p.client), targetName(f.Target.Server), f.Target.Direction, Duration(d))
+				targetName(p.client), targetName(srv), f.Target.Direction, Duration(d))
 		}
 		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ClientPause:
@@ -168,39 +211,70 @@ func (w *World) onFaultStart(pi int32) {
 		})
 		w.exposeClients(p.client, now, now.Add(d), p.client == AllClients)
 	case ServerCrash:
-		s := f.Target.Server
-		if s == AllServers {
-			s = 0
+		s := w.resolveServer(p, f.Target.Server)
+		resolved = s
+		srv := &w.servers[s]
+		srv.crashes++
+		if srv.crashes == 1 && srv.up {
+			w.serverEpisode(now, now.Add(d), s)
+			w.crashServer(s, d)
 		}
-		p.crashes++
-		if p.crashes == 1 && w.servers[s].up {
-			ep := w.newEpisode()
-			for i := range w.clients {
-				if c := w.clients[i].conn; c != 0 && !w.clients[i].probe && w.conns[c].server == int32(s) {
-					w.expose(int32(i), now, now.Add(d), ep)
-				}
+	case ServerPause:
+		s := w.resolveServer(p, f.Target.Server)
+		if w.servers[s].up {
+			resolved = s
+			w.serverEpisode(now, now.Add(d), s)
+			w.pauseServer(s, d)
+		}
+	case Partition:
+		set := w.partitionSet(p)
+		if len(f.Target.Servers) == 0 {
+			resolved = set[0]
+		}
+		w.serverEpisode(now, now.Add(d), set...)
+		if w.tracer != nil {
+			paths := "up"
+			if f.Target.ClientPaths {
+				paths = "cut"
 			}
-			w.crashServer(int32(s), d)
+			w.tracef("network", "partition-start", "servers=%s client-paths=%s duration=%s", serverList(set), paths, Duration(d))
+		}
+		w.cutLinks(set, +1)
+		if f.Target.ClientPaths {
+			for _, s := range set {
+				w.net.cut(now, AllClients, int(s), Both, +1)
+			}
 		}
 	}
-	w.eng.Post(sim.Event{At: now.Add(d), Kind: evFaultEnd, A: pi})
-	switch f.Arrival {
+	w.eng.Post(sim.Event{At: now.Add(d), Kind: evFaultEnd, A: pi, B: resolved})
+	w.scheduleNext(pi)
+}
+
+// scheduleNext schedules a Poisson or periodic fault's next episode.
+func (w *World) scheduleNext(pi int32) {
+	p := &w.faults[pi]
+	now := w.eng.Now()
+	switch p.f.Arrival {
 	case Poisson:
 		w.scheduleAt(pi, now.Add(w.poissonGap(p)))
 	case Periodic:
-		w.scheduleAt(pi, now.Add(f.Every))
+		w.scheduleAt(pi, now.Add(p.f.Every))
 	}
 }
 
-func (w *World) onFaultEnd(pi int32, _ int32) {
+func (w *World) onFaultEnd(pi int32, resolved int32) {
 	p := &w.faults[pi]
 	f := p.f
 	now := w.eng.Now()
 	switch f.Kind {
 	case Outage:
-		w.net.cut(now, p.client, f.Target.Server, f.Target.Direction, -1)
+		srv := f.Target.Server
+		if resolved >= 0 {
+			srv = int(resolved)
+		}
+		w.net.cut(now, p.client, srv, f.Target.Direction, -1)
 		if w.tracer != nil {
-			w.tracef("network", "outage-end", "clients=%s servers=%s direction=%s", targetName(p.client), targetName(f.Target.Server), f.Target.Direction)
+			w.tracef("network", "outage-end", "clients=%s servers=%s direction=%s", targetName(p.client), targetName(srv), f.Target.Direction)
 		}
 		if w.cfg.Network.Transport == Ideal {
 			w.onHeal()
@@ -208,14 +282,197 @@ func (w *World) onFaultEnd(pi int32, _ int32) {
 	case ClientPause:
 		w.forClients(p.client, w.resumeClient)
 	case ServerCrash:
-		p.crashes--
-		s := f.Target.Server
-		if s == AllServers {
-			s = 0
+		srv := &w.servers[resolved]
+		srv.crashes--
+		if srv.crashes == 0 && !srv.up {
+			w.startServer(now, resolved, true)
 		}
-		if p.crashes == 0 && !w.servers[s].up {
-			w.startServer(now, int32(s), true)
+	case ServerPause:
+		if resolved >= 0 {
+			w.resumeServer(resolved)
 		}
+	case Partition:
+		set := p.set
+		if resolved >= 0 {
+			set = []int32{resolved}
+		}
+		if w.tracer != nil {
+			w.tracef("network", "partition-end", "servers=%s", serverList(set))
+		}
+		if f.Target.ClientPaths {
+			for _, s := range set {
+				w.net.cut(now, AllClients, int(s), Both, -1)
+			}
+			if w.cfg.Network.Transport == Ideal {
+				w.onHeal()
+			}
+		}
+		w.cutLinks(set, -1)
+	}
+}
+
+// resolveServer is the server a fault's target names now: an index, the
+// current leader, or one of its followers (drawn from the fault's stream).
+func (w *World) resolveServer(p *faultProc, s int) int32 {
+	switch s {
+	case AllServers:
+		return 0
+	case TheLeader:
+		return w.currentLeader()
+	case AFollower:
+		l := w.currentLeader()
+		var buf [64]int32
+		cands := buf[:0]
+		for i := range w.cfg.Servers {
+			if srv := &w.servers[i]; int32(i) != l && srv.up && srv.role == Following && srv.leader == l {
+				cands = append(cands, int32(i))
+			}
+		}
+		if len(cands) == 0 {
+			for i := range w.cfg.Servers {
+				if int32(i) != l {
+					cands = append(cands, int32(i))
+				}
+			}
+		}
+		return cands[p.targets.IntN(len(cands))]
+	}
+	return int32(s)
+}
+
+// partitionSet is the servers a partition isolates.
+func (w *World) partitionSet(p *faultProc) []int32 {
+	if len(p.set) > 0 {
+		return p.set
+	}
+	return []int32{w.resolveServer(p, p.f.Target.Server)}
+}
+
+func serverList(set []int32) string {
+	b := make([]byte, 0, 8)
+	for i, s := range set {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(s), 10)
+	}
+	return string(b)
+}
+
+// serverEpisode opens a server-side fault episode hitting servers: from now
+// on, time without a serving leader and dropped connections accrue to it.
+// The clients it hits (mass expiry) are those connected to one of the
+// servers, or every connected client when the leader is among them.
+func (w *World) serverEpisode(now, end clock.Time, servers ...int32) int {
+	if w.leaderlessSince != clock.Never {
+		w.accrueLeaderless(now)
+		w.leaderlessSince = now
+	}
+	w.stats.ServerEpisodes = append(w.stats.ServerEpisodes, ServerEpisode{})
+	w.curEpisode, w.epStart = len(w.stats.ServerEpisodes)-1, now
+	all := !w.ensemble()
+	leader := w.currentLeader()
+	for _, s := range servers {
+		all = all || s == leader
+	}
+	ep := w.newEpisode()
+	for i := range w.clients {
+		c := w.clients[i].conn
+		if c == 0 || w.clients[i].probe {
+			continue
+		}
+		hit := all
+		for _, s := range servers {
+			hit = hit || w.conns[c].server == s
+		}
+		if hit {
+			w.expose(int32(i), now, end, ep)
+		}
+	}
+	return ep
+}
+
+// startRoll begins a rolling restart, unless one of this fault is still
+// going on.
+func (w *World) startRoll(pi int32) {
+	p := &w.faults[pi]
+	now := w.eng.Now()
+	if p.roll.active {
+		if w.tracer != nil {
+			w.trace("operator", "rolling-restart-skipped", "reason=previous-still-running")
+		}
+		return
+	}
+	p.roll = rollState{active: true, current: -1, done: resize(p.roll.done, w.cfg.Servers, 0)}
+	if w.tracer != nil {
+		w.trace("operator", "rolling-restart-start", "")
+	}
+	all := make([]int32, w.cfg.Servers)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	p.roll.episode = w.serverEpisode(now, clock.Zero.Add(w.cfg.Horizon), all...)
+	w.rollNext(pi)
+}
+
+// rollNext stops the next server of a rolling restart: followers by index,
+// the leader last (or first).
+func (w *World) rollNext(pi int32) {
+	p := &w.faults[pi]
+	now := w.eng.Now()
+	for {
+		next := w.rollPick(p)
+		if next < 0 {
+			p.roll.active = false
+			if w.tracer != nil {
+				w.trace("operator", "rolling-restart-end", "")
+			}
+			for i := range w.clients {
+				if e := &w.clients[i].exposure; e.active && e.episode == p.roll.episode {
+					e.end = now
+				}
+			}
+			return
+		}
+		p.roll.done[next] = true
+		srv := &w.servers[next]
+		if !srv.up {
+			continue // already down: nothing to restart
+		}
+		p.roll.current = next
+		d := w.drawFor(pi)
+		srv.crashes++
+		w.crashServer(next, d)
+		w.eng.Post(sim.Event{At: now.Add(d), Kind: evRollRestart, A: pi, B: next})
+		return
+	}
+}
+
+func (w *World) rollPick(p *faultProc) int32 {
+	leader := w.currentLeader()
+	if p.f.LeaderFirst && !p.roll.done[leader] {
+		return leader
+	}
+	for i := range w.cfg.Servers {
+		if !p.roll.done[i] && int32(i) != leader {
+			return int32(i)
+		}
+	}
+	if !p.roll.done[leader] {
+		return leader
+	}
+	return -1
+}
+
+// onRollRestart starts the server a rolling restart stopped and waits for
+// it to serve.
+func (w *World) onRollRestart(pi, s int32) {
+	p := &w.faults[pi]
+	srv := &w.servers[s]
+	srv.crashes--
+	p.roll.waiting = true
+	if srv.crashes == 0 && !srv.up {
+		w.startServer(w.eng.Now(), s, true)
 	}
 }
 
@@ -303,30 +560,6 @@ func (w *World) resumeClient(ci int32) {
 		cl.wakeDue = false
 		w.clientEffects(ci, cl.c.OnWake(w.eng.Now()))
 	}
-}
-
-// crashServer kills server s: connections reset (the kernel sends FIN to
-// every client), the tracker's volatile state is lost.
-func (w *World) crashServer(s int32, down time.Duration) {
-	srv := &w.servers[s]
-	srv.up = false
-	if w.tracer != nil {
-		w.tracef(srv.name, "server-crashed", "restart-in=%s", Duration(down))
-	}
-	for id := range w.conns {
-		cn := &w.conns[id]
-		if cn.server == s && cn.serverOpen && cn.serverIncarnation == srv.incarnation {
-			cn.serverOpen = false
-			w.send(int32(id), s2c, Message{Kind: MsgClose})
-		}
-	}
-	srv.incarnation++
-	srv.tracker = nil
-	for i := range srv.deadlines {
-		w.eng.Stop(srv.deadlines[i])
-	}
-	srv.deadlines = srv.deadlines[:0]
-	w.eng.Stop(srv.expirer)
 }
 
 // scheduleProbeCrash places the dead-client probe's crash uniformly where its

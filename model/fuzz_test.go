@@ -10,7 +10,9 @@ import (
 
 // scriptConfig decodes a random scripted fault schedule: the first bytes
 // choose the ensemble, the client and the network, and every following 8
-// bytes one scripted fault (kind, target, start, duration, phase). Every
+// bytes one scripted fault (kind, target, start, duration, phase): outages,
+// client pauses, crashes and pauses of any server (by index, "the leader",
+// "a follower"), partitions of the quorum links, rolling restarts. Every
 // byte string decodes to some Config; fuzzed bytes therefore explore
 // configurations, not the decoder.
 func scriptConfig(seed uint64, script []byte) Config {
@@ -22,7 +24,7 @@ func scriptConfig(seed uint64, script []byte) Config {
 	}
 	cfg := Config{Seed: seed, Horizon: 3 * time.Minute}
 	cfg.Clients = 1 + int(b(0)%3)
-	cfg.Servers = 1 + int(b(1)%3)
+	cfg.Servers = 1 + int(b(1)%5)
 	cfg.Leader = int(b(2)) % cfg.Servers
 	cfg.Server.TickTime = []time.Duration{200 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 3 * time.Second}[b(3)%5]
 	cfg.Client.SessionTimeout = []time.Duration{0, time.Second, 4 * time.Second, 6 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute}[b(4)%8]
@@ -38,10 +40,12 @@ func scriptConfig(seed uint64, script []byte) Config {
 	cfg.Server.NoConnReaper = flags&16 != 0
 	cfg.Client.KeepHostOrder = flags&32 != 0
 	cfg.DeadClientProbe = flags&64 != 0
+	cfg.Network.NoTailLossProbe = flags&128 != 0
 	if r := b(7); r&1 != 0 {
 		l := Law{Kind: LawExponential, Mean: float64(1 + r>>1)}
 		cfg.Client.RequestInterval = &l
 	}
+	cfg.Network.SYNRetries = int(b(8)>>2) % 8 // 0: the default, 6
 	switch b(8) % 4 {
 	case 0:
 		l := Fixed(100 * time.Microsecond)
@@ -55,15 +59,24 @@ func scriptConfig(seed uint64, script []byte) Config {
 	}
 	for i := 9; i+8 <= len(script) && len(cfg.Faults) < 8; i += 8 {
 		p := script[i : i+8]
-		f := Fault{Kind: FaultKind(p[0] % 3), Arrival: Scripted, Target: Target{Client: AllClients, Server: AllServers}}
+		f := Fault{Kind: FaultKind(p[0] % 6), Arrival: Scripted, Target: Target{Client: AllClients, Server: AllServers}}
 		if c := int(p[1] & 0x7f); c%4 != 0 {
 			f.Target.Client = c % cfg.Clients
 		} else {
 			f.Target.Shared = p[1]&0x80 != 0
 		}
-		if s := int(p[2]); s%4 != 0 || (f.Kind == ServerCrash && cfg.Servers > 1) {
+		needsOne := (f.Kind == ServerCrash || f.Kind == ServerPause) && cfg.Servers > 1 || f.Kind == Partition
+		switch s := int(p[2]); {
+		case f.Kind == RollingRestart:
+		case s >= 0xf0:
+			f.Target.Server = TheLeader
+		case s >= 0xe0 && cfg.Servers > 1:
+			f.Target.Server = AFollower
+		case s%4 != 0 || needsOne:
 			f.Target.Server = s % cfg.Servers
 		}
+		f.Target.ClientPaths = f.Kind == Partition && p[3]&0x40 != 0
+		f.LeaderFirst = f.Kind == RollingRestart && p[3]&0x40 != 0
 		if f.Kind == Outage {
 			f.Target.Direction = Direction(p[3] % 3)
 		}
@@ -92,6 +105,14 @@ func FuzzModel(f *testing.F) {
 	f.Add(uint64(5), []byte{2, 2, 1, 3, 5, 2, 1, 3, 2, 0, 0x80, 0, 0, 0x13, 0x88, 48, 0})
 	f.Add(uint64(9), []byte{1, 0, 0, 2, 6, 0, 2, 0, 1, 2, 0, 0, 0, 0x30, 0x00, 120, 7})
 	f.Add(uint64(11), []byte{0, 1, 1, 4, 7, 0x85, 4, 1, 3, 0, 1, 2, 1, 0x10, 0, 30, 30, 1, 0, 1, 0, 0x20, 0, 16, 0})
+	// Ensembles: a leader crash, a partitioned leader with its client paths
+	// cut, a leader pause, two follower crashes (quorum loss), a rolling
+	// restart of five servers.
+	f.Add(uint64(2), []byte{1, 2, 0, 3, 4, 0, 32, 0, 0, 1, 0, 0xf0, 0, 0x27, 0x10, 240, 0})
+	f.Add(uint64(4), []byte{2, 2, 1, 3, 4, 0, 0, 0, 0, 3, 0, 0xf0, 0x40, 0x27, 0x10, 240, 0})
+	f.Add(uint64(6), []byte{0, 2, 0, 3, 2, 0, 32, 0, 0, 4, 0, 0xf0, 0, 0x27, 0x10, 24, 0})
+	f.Add(uint64(8), []byte{0, 2, 0, 3, 4, 0, 0, 0, 0, 1, 0, 1, 0, 0x27, 0x10, 120, 0, 1, 0, 2, 0, 0x27, 0x10, 120, 0})
+	f.Add(uint64(10), []byte{4, 4, 2, 3, 5, 0, 0, 0, 0, 5, 0, 0, 0, 0x27, 0x10, 40, 0})
 	f.Fuzz(func(t *testing.T, seed uint64, script []byte) {
 		cfg := scriptConfig(seed, script)
 		if err := cfg.Defaults().Validate(); err != nil {

@@ -277,6 +277,11 @@ func (w *World) lawErr() error {
 			return err
 		}
 	}
+	for i := range w.servers {
+		if err := w.servers[i].syncTime.Err("server sync time", -1); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -293,7 +298,7 @@ func capDraw(x float64) time.Duration {
 // seconds (+Inf or NaN): bad input, not a broken invariant. Law.Validate
 // rules out the parameters that allow it.
 type LawError struct {
-	Where string  // "network latency", "client request interval", "fault duration"
+	Where string  // "network latency", "client request interval", "server sync time", "duration" (of Fault)
 	Fault int     // the fault's index in Config.Faults, or -1
 	Law   Law     // the law's parameters
 	Value float64 // what it drew

@@ -121,13 +121,14 @@ const (
 	noteRequestSent
 	noteSessionExpiredAtServer
 	noteSpinDelay
+	noteSYNTimedOut
 	noteTCPConnected
 )
 
 var noteWords = [...]string{"", "client-crashed", "client-session-timeout", "connect-refused",
 	"connect-timeout", "connection-aborted", "end-of-stream", "ping-reply", "ping-sent",
 	"read-timeout", "reconnect-delay", "reply", "request-failed", "request-sent",
-	"session-expired-at-server", "spin-delay", "tcp-connected"}
+	"session-expired-at-server", "spin-delay", "syn-timed-out", "tcp-connected"}
 
 // String is the note's trace word.
 func (n Note) String() string {

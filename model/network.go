@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"time"
 
 	"hbsim/clock"
@@ -34,6 +35,7 @@ type Network struct {
 	latency   *Sampler
 	fixed     time.Duration // latency when the law is fixed (no draw)
 	isFixed   bool
+	rtt       time.Duration // meanRTT, once asked for; -1 before
 }
 
 // cutStart is one cut's start, kept so that a packet's loss check can ask
@@ -67,7 +69,7 @@ func newNetwork(old *Network, clients, servers int, latency *Sampler) *Network {
 	if latency.law.Kind == LawFixed {
 		n.isFixed, n.fixed = true, latency.Draw()
 	}
-	n.everStart = -1
+	n.everStart, n.rtt = -1, -1
 	for i := range n.global {
 		n.global[i].lastStart = -1
 	}
@@ -209,6 +211,24 @@ func (n *Network) lost(now, sent clock.Time, client, server int32, d dir) bool {
 		return false
 	}
 	return n.lastStart(client, server, d) >= sent // the ring was too short: ask the layers
+}
+
+// meanRTT is the round trip a kernel's smoothed RTT settles at: twice the
+// latency law's mean, or twice its median when the mean is infinite (a heavy
+// tail). It is worked out on first use, which only losses need.
+func (n *Network) meanRTT() time.Duration {
+	if n.rtt < 0 && n.isFixed {
+		n.rtt = 2 * n.fixed
+	}
+	if n.rtt < 0 {
+		l := n.latency.law
+		m := l.MeanSeconds()
+		if math.IsInf(m, 0) || math.IsNaN(m) {
+			m = l.Quantile(0.5)
+		}
+		n.rtt = clock.FromSeconds(2 * max(m, 0))
+	}
+	return n.rtt
 }
 
 // delay draws one packet's one-way latency.

@@ -25,7 +25,9 @@ func TestSeedScenarios(t *testing.T) {
 	}{
 		{"seed-server-restart", []string{"SyncConnected", "Disconnected", "SyncConnected"}, []string{"0x1", "0x1", "0x1"}},
 		{"seed-cable-unplug", []string{"SyncConnected", "Disconnected", "Expired", "SyncConnected"}, []string{"0x1", "0x1", "0x1", "0x2"}},
-		{"seed-cable-unplug-5s", []string{"SyncConnected", "Disconnected", "SyncConnected"}, []string{"0x1", "0x1", "0x1"}},
+		// The tail loss probe schedule retransmits the lost ping 36 ms after
+		// the cable is back, 130 ms before the read timeout: no event at all.
+		{"seed-cable-unplug-5s", []string{"SyncConnected"}, []string{"0x1"}},
 		{"seed-slow-failover", []string{"SyncConnected", "Disconnected", "Expired", "SyncConnected"}, []string{"0x1", "0x1", "0x1", "0x2"}},
 		{"seed-slow-failover-refusing", []string{"SyncConnected", "Disconnected", "SyncConnected"}, []string{"0x1", "0x1", "0x1"}},
 		{"seed-slow-failover-symmetric", []string{"SyncConnected", "Disconnected", "SyncConnected"}, []string{"0x1", "0x1", "0x1"}},

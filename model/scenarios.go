@@ -29,14 +29,14 @@ func Scenarios() []Scenario {
 			Arrival: Scripted, At: []time.Duration{30 * time.Second}, Phase: 1500 * time.Millisecond, PhaseSet: true,
 			Duration: Fixed(d)}
 	}
+	// The reference's host-list experiment: a standalone server and two
+	// more addresses in the connect string where nothing listens (closed
+	// ports refuse at once) or whose packets are dropped (black-holed).
 	failover := func(refusing bool, blip Direction) Config {
-		c := Config{Seed: 1, Horizon: 2 * time.Minute, Clients: 1, Servers: 3, Leader: 0,
-			Client: ClientConfig{Hosts: []int{0, 1, 2}, KeepHostOrder: true}, Network: NetworkConfig{Latency: &lan}}
-		for _, s := range []int{1, 2} {
-			if refusing {
-				c.Faults = append(c.Faults, Fault{Kind: ServerCrash, Target: Target{Client: AllClients, Server: s},
-					Arrival: Scripted, At: []time.Duration{0}, Duration: Fixed(long)})
-			} else {
+		c := Config{Seed: 1, Horizon: 2 * time.Minute, Clients: 1, Servers: 1,
+			Client: ClientConfig{Hosts: []int{0, 1, 2}, AbsentHosts: 2, KeepHostOrder: true}, Network: NetworkConfig{Latency: &lan}}
+		if !refusing {
+			for _, s := range []int{1, 2} {
 				c.Faults = append(c.Faults, Fault{Kind: Outage, Target: Target{Client: AllClients, Server: s, Direction: Both},
 					Arrival: Scripted, At: []time.Duration{0}, Duration: Fixed(long)})
 			}
@@ -46,7 +46,51 @@ func Scenarios() []Scenario {
 			Duration: Fixed(7 * time.Second)})
 		return c
 	}
+	// A three-server ensemble on a LAN, leader server 0, the client's
+	// connect string in the given order.
+	ensemble := func(t time.Duration, hosts []int, faults ...Fault) Config {
+		return Config{Seed: 1, Horizon: 2 * time.Minute, Clients: 1, Servers: 3, Leader: 0,
+			Client:  ClientConfig{SessionTimeout: t, Hosts: hosts, KeepHostOrder: true},
+			Network: NetworkConfig{Latency: &lan}, Faults: faults}
+	}
+	at := func(k FaultKind, server int, start, d time.Duration) Fault {
+		return Fault{Kind: k, Target: Target{Client: AllClients, Server: server}, Arrival: Scripted,
+			At: []time.Duration{start}, Duration: Fixed(d)}
+	}
+	partitioned := at(Partition, TheLeader, 30*time.Second, 60*time.Second)
 	return []Scenario{
+		{
+			Name:        "leader-crash",
+			Description: "3 servers, T = 10 s, the client on follower 1: the leader is killed at 30 s for 60 s. The followers see its sockets close at once, drop their clients and elect server 2 (highest zxid, then id) within about 0.3 s; the client reconnects to the new leader with the same session, which the new tracker touched at its start. The old leader rejoins as a follower.",
+			Expect:      "SyncConnected, Disconnected, SyncConnected",
+			Config:      ensemble(10*time.Second, []int{1, 2, 0}, at(ServerCrash, TheLeader, 30*time.Second, 60*time.Second)),
+		},
+		{
+			Name:        "leader-partitioned",
+			Description: "3 servers, T = 10 s, the client on the leader: the leader's quorum links are cut at 30 s for 60 s (client paths stay up). The followers hear nothing for syncLimit·tick = 10 s and elect server 2; the leader fails its quorum check about as long after, shuts down and drops the client, which reconnects to a follower. After the heal the old leader rejoins at its next round of notifications.",
+			Expect:      "SyncConnected, Disconnected, SyncConnected",
+			Config:      ensemble(10*time.Second, []int{0, 1, 2}, partitioned),
+		},
+		{
+			Name:        "leader-pause",
+			Description: "3 servers, tick 2 s, T = 4 s, the client on follower 1: the leader freezes for 6 s (a GC pause shorter than syncLimit·tick = 10 s). The follower keeps answering the client's pings but forwards its touches only in replies to the leader's pings; on resume the leader's expirer runs first and expires the session, the follower drops the client, and its reconnect learns Expired: a session lost without a disconnection before it.",
+			Expect:      "SyncConnected, Disconnected, Expired",
+			Config:      ensemble(4*time.Second, []int{1, 2, 0}, at(ServerPause, TheLeader, 30*time.Second, 6*time.Second)),
+		},
+		{
+			Name:        "quorum-loss",
+			Description: "3 servers, T = 10 s, the client on the leader: both followers are killed at 30 s for 30 s. The leader fails its next quorum check, shuts down and drops the client; nothing serves until the followers return and an election completes; the new tracker re-touches the session and the client, which kept retrying, resumes it.",
+			Expect:      "SyncConnected, Disconnected, SyncConnected",
+			Config: ensemble(10*time.Second, []int{0, 1, 2}, at(ServerCrash, 1, 30*time.Second, 30*time.Second),
+				at(ServerCrash, 2, 30*time.Second, 30*time.Second)),
+		},
+		{
+			Name:        "rolling-restart",
+			Description: "3 servers, T = 10 s, the client on follower 1: a rolling restart at 30 s stops each server for 10 s, followers first and the leader last, waiting until each restarted server serves again. Each stop of the client's server drops it (first on server 1, then on server 2 where it went, then on the leader where it went next, whose stop drops every client); the client reconnects each time with the same session.",
+			Expect:      "SyncConnected, Disconnected, SyncConnected, Disconnected, SyncConnected, Disconnected, SyncConnected",
+			Config: ensemble(10*time.Second, []int{1, 2, 0}, Fault{Kind: RollingRestart, Target: Target{Client: AllClients, Server: AllServers},
+				Arrival: Scripted, At: []time.Duration{30 * time.Second}, Duration: Fixed(10 * time.Second)}),
+		},
 		{
 			Name:        "seed-cable-unplug",
 			Description: "T = 10 s, tick 2 s: the client's cable is out for 11 s, starting 1.5 s after a touch. It times out, reconnects once the cable is back, and learns the session expired.",

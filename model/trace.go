@@ -10,8 +10,8 @@ import (
 )
 
 // Tracer receives one line per state change, message, touch, bucket expiry
-// and fault, with its virtual time. Actor is "client-3", "server-0" or
-// "network"; Event is a word of the stable kebab-case vocabulary (see
+// and fault, with its virtual time. Actor is "client-3", "server-0",
+// "network" or "operator"; Event is a word of the stable kebab-case vocabulary (see
 // Vocabulary); Detail is "key=value" pairs.
 type Tracer interface {
 	Trace(at clock.Time, actor, event, detail string)
@@ -28,6 +28,7 @@ var Vocabulary = map[string]string{
 	"tcp-connected":             "TCP connected; the ConnectRequest is queued",
 	"connect-refused":           "the SYN was answered by a reset (server process down)",
 	"connect-timeout":           "no handshake within the connect timeout ct; the attempt is abandoned",
+	"syn-timed-out":             "the kernel spent its SYN retransmissions unanswered (ETIMEDOUT); the attempt fails",
 	"read-timeout":              "nothing heard for the read timeout rt while connected",
 	"end-of-stream":             "the client read EOF: the server closed the connection or died",
 	"connection-aborted":        "the kernel gave up retransmitting on an open connection",
@@ -42,7 +43,7 @@ var Vocabulary = map[string]string{
 	"client-crashed":            "the client process died",
 	"syn-sent":                  "a SYN left the client (first or retransmitted)",
 	"packet-lost":               "a packet was dropped by an outage",
-	"retransmit":                "TCP retransmitted unacknowledged data after its RTO",
+	"retransmit":                "TCP retransmitted unacknowledged data: the tail loss probe (try=probe), then after each RTO",
 	"orphan-retransmit":         "the kernel retransmitted data of a socket the client had closed",
 	"delivered-late":            "data held back by an outage reached the receiver",
 	"connect-request":           "a server read a ConnectRequest",
@@ -64,6 +65,21 @@ var Vocabulary = map[string]string{
 	"pause-start":               "a client process froze (GC, VM migration)",
 	"pause-end":                 "a client process resumed",
 	"probe-crash":               "the dead-client probe's process died",
+	"server-state":              "a server's role changed (LOOKING, FOLLOWING, LEADING) or it started serving clients",
+	"election-started":          "a LOOKING server began an election round (FastLeaderElection)",
+	"votes-sent":                "a LOOKING server sent its vote to every voter (a new or better proposal, or a resend after silence)",
+	"elected":                   "a server's election ended: it leads, or follows the leader named",
+	"learner-joined":            "a leader accepted a follower's connection (FOLLOWERINFO)",
+	"learner-lost":              "a leader dropped a follower: its connection closed, or nothing came for syncLimit ticks",
+	"tracker-started":           "a new leader started its session tracker, touching every committed session",
+	"proposals-lost":            "a leader stopped with proposals no quorum had logged; they never commit",
+	"server-paused":             "a server process froze (GC, VM freeze); its kernel keeps buffering",
+	"server-resumed":            "a paused server process resumed; its expirer and request threads run what came due",
+	"partition-start":           "the quorum links between the listed servers and the rest are cut",
+	"partition-end":             "the quorum links heal",
+	"rolling-restart-start":     "an operator began restarting every server in turn",
+	"rolling-restart-end":       "every server was restarted and serves again",
+	"rolling-restart-skipped":   "a rolling restart was due while the previous one still ran",
 }
 
 // WriterTracer formats trace lines as fixed columns on w:

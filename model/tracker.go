@@ -198,13 +198,14 @@ func (t *Tracker) Expire(now clock.Time, into []int64) []int64 {
 	return into
 }
 
-// ExpireAt expires session id if its unrounded deadline is now (rounding off).
+// ExpireAt expires session id if its unrounded deadline has come (rounding
+// off): at its deadline, or later when the expirer was paused.
 func (t *Tracker) ExpireAt(now clock.Time, id int64) bool {
 	if id <= 0 || id >= int64(len(t.sessions)) {
 		return false
 	}
 	s := &t.sessions[id]
-	if s.status != statusActive || s.deadline != now {
+	if s.status != statusActive || s.deadline > now {
 		return false
 	}
 	s.status = statusClosing

@@ -43,8 +43,9 @@ type connRec struct {
 type stream struct {
 	lost        []packet      // dropped, waiting for retransmission (head of line)
 	rto         time.Duration // current retransmission timeout; 0 when nothing is lost
-	retries     int32
-	waiting     bool // ideal transport: held until the outage ends
+	retries     int32         // RTO retransmissions of this loss episode (the probe not counted)
+	waiting     bool          // ideal transport: held until the outage ends
+	probed      bool          // this loss episode's tail loss probe is spent (or TLP is off)
 	lastArrival clock.Time
 	timer       sim.Timer
 }
@@ -80,26 +81,46 @@ func (w *World) openConn(ci, local, server int32) {
 }
 
 // synOffset is when the i-th SYN retransmission (1-based) leaves, counted
-// from the first SYN.
-func (w *World) synOffset(i int) time.Duration {
-	if w.cfg.Network.SYN == SYNLinear && i <= 4 {
-		return time.Duration(i) * time.Second
+// from the first SYN; i = synBudget()+1 is when the kernel gives up. The RTO
+// starts at 1 s; after each retransmission it doubles (capped at RTOMax),
+// except after the first SYNLinearTimeouts of the linear schedule, which
+// leave it alone (Linux tcp_retransmit_timer backs off once total_rto exceeds
+// tcp_syn_linear_timeouts).
+func (n *NetworkConfig) synOffset(i int) time.Duration {
+	linear := 0
+	if n.SYN == SYNLinear {
+		linear = n.SYNLinearTimeouts
 	}
-	if w.cfg.Network.SYN == SYNLinear {
-		return 4*time.Second + (time.Duration(1)<<(i-3)-2)*time.Second // then gaps of 2, 4, 8 s
+	var at time.Duration
+	rto := min(synInitialRTO, n.RTOMax)
+	for k := 1; k <= i; k++ {
+		at += rto
+		if k > linear {
+			rto = min(2*rto, n.RTOMax)
+		}
 	}
-	return (time.Duration(1)<<i - 1) * time.Second
+	return at
 }
 
-const synRetries int32 = 6 // Linux tcp_syn_retries
+// synBudget is how many SYN retransmissions the kernel makes before connect
+// fails with ETIMEDOUT: tcp_syn_retries, plus tcp_syn_linear_timeouts for the
+// linear schedule (Linux tcp_write_timeout).
+func (n *NetworkConfig) synBudget() int {
+	if n.SYN == SYNLinear {
+		return n.SYNRetries + n.SYNLinearTimeouts
+	}
+	return n.SYNRetries
+}
 
 func (w *World) sendSYN(id int32) {
 	cn := &w.conns[id]
 	now := w.eng.Now()
 	cn.refs += 2 // the SYN, and its retry timer or (ideal) nothing
 	w.post(sim.Event{At: now.Add(w.net.delay()), Kind: evSYNArrive, A: id, X: uint64(now)})
-	if w.cfg.Network.Transport == TCP && cn.synTries < synRetries {
-		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
+	if w.cfg.Network.Transport == TCP {
+		// The next retransmission, or after the last one the timeout that
+		// fails the connect.
+		cn.synTimer = w.eng.Schedule(sim.Event{At: cn.synFirst.Add(w.cfg.Network.synOffset(int(cn.synTries) + 1)), Kind: evSYNRetry, A: id})
 	} else {
 		cn.refs--
 	}
@@ -108,6 +129,12 @@ func (w *World) sendSYN(id int32) {
 func (w *World) onSYNRetry(id int32) {
 	cn := &w.conns[id]
 	if cn.state != connSYN || !cn.clientOpen {
+		return
+	}
+	if int(cn.synTries) >= w.cfg.Network.synBudget() {
+		// ETIMEDOUT: finishConnect throws, as for a refused connect.
+		cn.state = connFailed
+		w.clientInput(cn.client, deferredInput{kind: inTCPTimedOut, local: cn.local})
 		return
 	}
 	cn.synTries++
@@ -269,10 +296,10 @@ func (w *World) onDeliver(id int32, d dir, x wire, sent clock.Time) {
 		return
 	}
 	if st.retries != 0 || st.rto != 0 {
-		if st.retries > 0 && w.tracer != nil {
+		if (st.retries > 0 || st.probed) && w.tracer != nil {
 			w.tracef("network", "delivered-late", "%s conn=%d %s", MsgKind(x&^wireRejected), w.conns[id].serial, dirName(d))
 		}
-		st.rto, st.retries = 0, 0
+		st.rto, st.retries, st.probed = 0, 0, false
 	}
 	if w.check {
 		if w.net.down(cn.client, cn.server, d) {
@@ -297,6 +324,57 @@ func dirName(d dir) string {
 	return "server-to-client"
 }
 
+// A lost data segment comes back on Linux's schedule (zk-semantics §1.6):
+// with the tail loss probe (tcp_early_retrans=3, the default) the kernel
+// first resends it PTO after the original, then one RTO after the probe
+// without backoff, then after an RTO that doubles every time up to RTOMax;
+// without it, after the RTO, doubling from the first retransmission. On a LAN
+// that is +0.2, +0.4, +0.8, +1.6, +3.2 s against +0.2, +0.6, +1.4, +3.0 s.
+// The retry limits (DataRetries, OrphanRetries) count the RTO retransmissions.
+
+// dataRTO is the first RTO of a loss episode. Linux sets RTO = SRTT +
+// max(4·mdev, rto_min); the model holds the variance term at its floor,
+// rto_min, which is right while the round trip's mean deviation stays under
+// rto_min/4 (50 ms). SRTT is the latency law's mean round trip.
+func (w *World) dataRTO() time.Duration { return w.rtoFor(w.net.meanRTT()) }
+
+// rtoFor is the first RTO of a link whose smoothed round trip is srtt.
+func (w *World) rtoFor(srtt time.Duration) time.Duration {
+	n := &w.cfg.Network
+	return min(min(srtt, n.RTOMax)+n.RTOMin, n.RTOMax)
+}
+
+// probeTimeout is the tail loss probe's PTO for a lone unacknowledged
+// segment: 2·SRTT plus rto_min (the peer may delay its ACK), and never later
+// than the RTO would fire (Linux tcp_schedule_loss_probe). With the RTO's
+// variance term at its floor the cap binds, so PTO = RTO.
+func (w *World) probeTimeout(rto time.Duration) time.Duration { return w.ptoFor(w.net.meanRTT(), rto) }
+
+// ptoFor is the probe timeout of a link whose smoothed round trip is srtt.
+func (w *World) ptoFor(srtt, rto time.Duration) time.Duration {
+	n := &w.cfg.Network
+	return min(2*min(srtt, n.RTOMax)+n.RTOMin, rto)
+}
+
+// retransmitAt is the first retransmission at or after now of data first
+// lost at since, on the schedule armRetransmit and onRetransmit follow for
+// a link whose smoothed round trip is srtt: the probe, one RTO, then an
+// RTO doubling up to RTOMax (without the probe: the RTO, doubling). The
+// quorum links use it for what a partition held.
+func (w *World) retransmitAt(since, now clock.Time, srtt time.Duration) clock.Time {
+	n := &w.cfg.Network
+	rto := w.rtoFor(srtt)
+	t, step := since.Add(rto), 2*rto
+	if !n.NoTailLossProbe {
+		t, step = since.Add(w.ptoFor(srtt, rto)), rto
+	}
+	for t < now {
+		t = t.Add(step)
+		step = min(2*step, n.RTOMax)
+	}
+	return t
+}
+
 func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 	st := &w.conns[id].st[d]
 	if w.cfg.Network.Transport == Ideal {
@@ -310,11 +388,17 @@ func (w *World) armRetransmit(id int32, d dir, sent clock.Time) {
 	if w.eng.Active(st.timer) {
 		return
 	}
-	if st.rto == 0 {
-		st.rto = w.cfg.Network.RTOMin
+	wait := st.rto
+	if st.rto == 0 { // the episode's first loss
+		st.rto = w.dataRTO()
+		st.probed = w.cfg.Network.NoTailLossProbe
+		wait = st.rto
+		if !st.probed {
+			wait = w.probeTimeout(st.rto)
+		}
 	}
 	w.conns[id].refs++
-	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(st.rto)), Kind: evRetransmit, A: id, B: int32(d)})
+	st.timer = w.eng.Schedule(sim.Event{At: max(w.eng.Now(), sent.Add(wait)), Kind: evRetransmit, A: id, B: int32(d)})
 }
 
 func (w *World) onRetransmit(id int32, d dir) {
@@ -327,17 +411,32 @@ func (w *World) onRetransmit(id int32, d dir) {
 	if d == s2c {
 		senderOpen = cn.serverOpen
 	}
-	limit := int32(w.cfg.Network.DataRetries)
 	word := "retransmit"
 	if !senderOpen {
-		limit, word = int32(w.cfg.Network.OrphanRetries), "orphan-retransmit"
+		word = "orphan-retransmit"
+	}
+	if !st.probed {
+		// The tail loss probe: no backoff, and not a retry.
+		st.probed = true
+		if w.tracer != nil {
+			w.tracef("network", word, "conn=%d %s packets=%d try=probe", w.conns[id].serial, dirName(d), len(st.lost))
+		}
+		w.resend(id, d)
+		return
+	}
+	limit := int32(w.cfg.Network.DataRetries)
+	if !senderOpen {
+		limit = int32(w.cfg.Network.OrphanRetries)
 	}
 	st.retries++
 	if st.retries > limit {
 		w.drop(st)
-		st.rto = 0
+		st.rto, st.probed = 0, false
 		if senderOpen {
 			if d == c2s {
+				// The kernel has closed the socket (ETIMEDOUT): the
+				// application's close sends nothing more.
+				cn.state = connFailed
 				w.clientInput(cn.client, deferredInput{kind: inAborted, local: cn.local})
 			} else {
 				cn.serverOpen = false

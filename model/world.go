@@ -43,6 +43,27 @@ type World struct {
 	delivered uint64        // packets delivered to an open receiver or a closed one
 	pingDelay time.Duration // rt/2 of the negotiated timeout
 	anchored  int           // fault episodes waiting for a session's next touch
+	restored  int           // sessions the last tracker start restored
+	// trackerExpiries counts sessions a tracker expired, committed or not.
+	trackerExpiries int
+
+	// The quorum links (quorum.go) and the ensemble's bookkeeping.
+	qmsgs           []qmsg         // messages between servers in flight, by index
+	qfree           []int32        // free indices of qmsgs
+	qcut            []int32        // by (from, to): partitions cutting the link
+	qconn           []uint32       // by (from, to): the number of the current connection
+	qcutN           int32          // cuts in force on any link
+	qheld           [][]int32      // by (from, to): messages a cut link holds, in order
+	qheldSince      []clock.Time   // by (from, to): when the first held one was lost
+	touchPool       [][]touchEntry // drained touch batches, reused
+	spareEvents     []sim.Event    // a drained deferred-input buffer, reused
+	leaderlessSince clock.Time     // clock.Never while some leader serves
+	curEpisode      int            // index in Stats.ServerEpisodes of the latest, -1 before any
+	epStart         clock.Time     // its start
+	rateSec         []int64        // by server: the second whose ConnectRequests rateN counts
+	rateN           []int32
+	rolls           []int32 // fault processes that are rolling restarts
+
 	stats     Stats
 	lastTime  clock.Time
 	violation error
@@ -82,6 +103,20 @@ type Stats struct {
 	// at once (a shared outage or pause, a server crash): how many of the
 	// clients it hit had their session expire because of it (mass expiry).
 	SharedEpisodes []SharedEpisode
+
+	// ServerEpisodes has one entry per server-side fault episode (crash,
+	// pause, partition, rolling restart), in start order.
+	ServerEpisodes     []ServerEpisode
+	DroppedConnections int // client connections with a session that a server reset or closed
+	PeakConnectRate    int // the most ConnectRequests one server received within one second
+}
+
+// ServerEpisode is what one server-side fault episode cost: until the next
+// one starts, the time without a serving leader and the client connections
+// servers dropped.
+type ServerEpisode struct {
+	NoLeader time.Duration
+	Dropped  int
 }
 
 // SharedEpisode is one fault episode that hit several clients at once.
@@ -105,11 +140,18 @@ const (
 	evSYNRetry
 	evExpirer
 	evDeadline
-	evLearnerPing
-	evApplyTouches
-	evQuorumConnect
-	evQuorumReply
-	evCloseCommit
+	evServerRead
+	evQuorum
+	evQuorumRelease
+	evElectWake
+	evLeadTick
+	evFollowerCheck
+	evInitLimit
+	evLeaderServe
+	evLearnerSync
+	evJoinRetry
+	evRollRestart
+	evRollNext
 	evFaultArm
 	evFaultStart
 	evFaultEnd
@@ -136,7 +178,10 @@ func Recycle(old *World, cfg Config, opts Options) (*World, error) {
 	*w = World{cfg: cfg, tracer: opts.Tracer, check: opts.Check,
 		eng: w.eng, net: w.net, clients: w.clients, rngs: w.rngs, rands: w.rands, effects: w.effects,
 		servers: w.servers, conns: w.conns, sessions: w.sessions, faults: w.faults, waiters: w.waiters[:0],
-		expired: w.expired[:0], freeConns: w.freeConns[:0], lostPool: w.lostPool}
+		expired: w.expired[:0], freeConns: w.freeConns[:0], lostPool: w.lostPool,
+		qmsgs: w.qmsgs[:0], qfree: w.qfree[:0], qcut: w.qcut, qconn: w.qconn, qheld: w.qheld, qheldSince: w.qheldSince,
+		touchPool: w.touchPool, spareEvents: w.spareEvents, rateSec: w.rateSec, rateN: w.rateN, rolls: w.rolls,
+		leaderlessSince: clock.Never, curEpisode: -1}
 	if w.eng == nil {
 		w.eng = sim.NewEngine(w)
 	} else {
@@ -145,21 +190,40 @@ func Recycle(old *World, cfg Config, opts Options) (*World, error) {
 	w.pingLane = w.eng.NewLane()
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
 	w.pingDelay = PingPeriod(t)
-	w.net = newNetwork(w.net, cfg.Clients+1, cfg.Servers, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
+	hostsN := cfg.Servers + cfg.Client.AbsentHosts
+	w.net = newNetwork(w.net, cfg.Clients+1, hostsN, NewSampler(*cfg.Network.Latency, sim.Stream(cfg.Seed, "network-latency", 0)))
 	w.conns = resize(w.conns, 1, cfg.Clients+2+cfg.Clients/256) // reconnects append more
 	w.sessions = resize(w.sessions, 1, cfg.Clients+2+cfg.Clients/256)
 	w.stats.Clients, w.stats.Horizon = cfg.Clients, cfg.Horizon
 
-	w.servers = resize(w.servers, cfg.Servers, 0)
+	w.servers = resize(w.servers, hostsN, 0)
+	w.rateSec = resize(w.rateSec, hostsN, 0)
+	w.rateN = resize(w.rateN, hostsN, 0)
 	for i := range w.servers {
 		s := &w.servers[i]
-		*s = serverProc{tracker: s.tracker, touches: s.touches[:0], batches: s.batches[:0], deadlines: s.deadlines[:0]}
+		*s = serverProc{tracker: s.tracker, touches: s.touches[:0], deadlines: s.deadlines[:0], deferred: s.deferred[:0],
+			elect: s.elect, learners: s.learners, proposals: s.proposals[:0], leader: -1, batch: 1}
 		s.name = "server-" + strconv.Itoa(i)
+		if i >= cfg.Servers {
+			s.absent = true
+			continue
+		}
 		s.clockRand = sim.Stream(cfg.Seed, "server-clock", uint64(i))
+		s.syncTime = NewSampler(*cfg.Server.SyncTime, sim.Stream(cfg.Seed, "server-sync", uint64(i)))
 		w.startServer(0, int32(i), false)
 	}
-	if cfg.Servers > 1 {
-		w.eng.Post(sim.Event{At: clock.Zero.Add(cfg.Server.TickTime / 2), Kind: evLearnerPing})
+	if w.ensemble() {
+		links := cfg.Servers * cfg.Servers
+		w.qcut = resize(w.qcut, links, 0)
+		w.qconn = resize(w.qconn, links, 0)
+		w.qheldSince = resize(w.qheldSince, links, 0)
+		if len(w.qheld) < links {
+			w.qheld = append(w.qheld, make([][]int32, links-len(w.qheld))...)
+		}
+		for i := range w.qheld {
+			w.qheld[i] = w.qheld[i][:0]
+		}
+		w.initEnsemble()
 	}
 
 	n := cfg.Clients
@@ -267,9 +331,6 @@ func (w *World) Engine() *sim.Engine { return w.eng }
 // Client returns client i's state machine.
 func (w *World) Client(i int) *Client { return &w.clients[i].c }
 
-// Tracker returns the session tracker of the leader, nil while it is down.
-func (w *World) Tracker() *Tracker { return w.servers[w.cfg.Leader].tracker }
-
 func (w *World) finish(end clock.Time) {
 	for i := range w.clients {
 		cl := &w.clients[i]
@@ -286,6 +347,9 @@ func (w *World) finish(end clock.Time) {
 		if cl.expiries > 0 {
 			w.stats.ClientsExpired++
 		}
+	}
+	if w.leaderlessSince != clock.Never {
+		w.accrueLeaderless(end)
 	}
 	w.stats.Events = w.eng.Fired() - w.stale
 	if w.check {
@@ -350,23 +414,23 @@ func (w *World) Handle(e *sim.Event) {
 	case evSYNRetry:
 		w.onSYNRetry(e.A)
 		w.unref(e.A)
-	case evExpirer:
-		w.onExpirer(e.A, uint32(e.X))
-	case evDeadline:
-		w.onDeadline(e.A, int64(e.X))
-	case evLearnerPing:
-		w.onLearnerPing()
-	case evApplyTouches:
-		w.onApplyTouches(e.A, uint32(e.X))
-	case evQuorumConnect:
-		w.onQuorumConnect(e.A, int64(e.X), uint32(e.B))
+	case evQuorum:
+		w.onQuorum(int32(e.X))
+	case evQuorumRelease:
+		w.onQuorumRelease(e.A)
+	case evServerRead:
+		// A packet a paused server's kernel buffered, read on resume.
+		cn := &w.conns[e.A]
+		if srv := &w.servers[cn.server]; srv.up && cn.serverOpen && cn.serverIncarnation == srv.incarnation {
+			w.serverRead(e.A, cn, wire(e.B))
+		}
 		w.unref(e.A)
-	case evQuorumReply:
-		w.onQuorumReply(e.A, int64(e.X), e.B == 1)
-		w.unref(e.A)
-	case evCloseCommit:
-		w.closeServerConn(e.A, "session-expired")
-		w.unref(e.A)
+	case evExpirer, evDeadline, evElectWake, evLeadTick, evFollowerCheck, evInitLimit, evLeaderServe, evLearnerSync, evJoinRetry:
+		w.serverTimer(e)
+	case evRollRestart:
+		w.onRollRestart(e.A, e.B)
+	case evRollNext:
+		w.rollNext(e.A)
 	case evFaultArm:
 		w.onFaultArm(e.A)
 	case evFaultStart:
@@ -377,5 +441,35 @@ func (w *World) Handle(e *sim.Event) {
 		w.onProbeCrash()
 	default:
 		panic(fmt.Sprintf("model: unknown event kind %d", e.Kind))
+	}
+}
+
+// serverTimer runs one of server e.A's timers, or keeps it for when the
+// process resumes if it is paused.
+func (w *World) serverTimer(e *sim.Event) {
+	srv := &w.servers[e.A]
+	if srv.paused > 0 && srv.up {
+		srv.deferred = append(srv.deferred, *e)
+		return
+	}
+	switch e.Kind {
+	case evExpirer:
+		w.onExpirer(e.A, uint32(e.X))
+	case evDeadline:
+		w.onDeadline(e.A, int64(e.X))
+	case evElectWake:
+		w.onElectWake(e.A, uint32(e.X))
+	case evLeadTick:
+		w.onLeadTick(e.A, uint32(e.X))
+	case evFollowerCheck:
+		w.onFollowerCheck(e.A, uint32(e.X))
+	case evInitLimit:
+		w.onInitLimit(e.A, uint32(e.X))
+	case evLeaderServe:
+		w.onLeaderServe(e.A, uint32(e.X))
+	case evLearnerSync:
+		w.onLearnerSync(e.A, e.B, uint32(e.X))
+	case evJoinRetry:
+		w.onJoinRetry(e.A, uint32(e.X))
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // readmeScenarios are drawn in the README, from testdata/readme.
-var readmeScenarios = []string{"seed-cable-unplug", "seed-server-restart", "seed-slow-failover"}
+var readmeScenarios = []string{"seed-cable-unplug", "seed-server-restart", "seed-slow-failover", "leader-pause"}
 
 // checkPNG decodes a timeline PNG and checks its size and that it is not
 // blank: many colours, and neither nearly white nor nearly filled.

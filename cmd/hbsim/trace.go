@@ -67,8 +67,12 @@ func cmdTrace(args []string, stdout io.Writer) error {
 func traceRun(w io.Writer, cfg model.Config, title string, brief bool) error {
 	d := cfg.Defaults()
 	fmt.Fprintf(w, "# %s\n", title)
-	fmt.Fprintf(w, "# session timeout requested %v (negotiated %v), tick %v, %d server(s), %d client(s), client %s, transport %s, seed %d, horizon %v\n",
-		d.Client.SessionTimeout, d.Server.Negotiate(d.Client.SessionTimeout), d.Server.TickTime, d.Servers, d.Clients,
+	servers := fmt.Sprintf("%d server(s)", d.Servers)
+	if d.Client.AbsentHosts > 0 {
+		servers += fmt.Sprintf(" + %d absent address(es) in the connect string", d.Client.AbsentHosts)
+	}
+	fmt.Fprintf(w, "# session timeout requested %v (negotiated %v), tick %v, %s, %d client(s), client %s, transport %s, seed %d, horizon %v\n",
+		d.Client.SessionTimeout, d.Server.Negotiate(d.Client.SessionTimeout), d.Server.TickTime, servers, d.Clients,
 		d.Client.Version, d.Network.Transport, d.Seed, d.Horizon)
 	fmt.Fprintf(w, "# %10s  %-9s  %-26s %s\n", "time (s)", "actor", "event", "detail")
 	tr := &outcomeTracer{w: w, brief: brief, states: map[string][]string{}}
