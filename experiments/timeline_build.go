@@ -30,7 +30,6 @@ type timelineBuilder struct {
 	noLeaderFrom time.Duration         // start of the current interval without a tracker, -1 if one runs
 	late         map[int]time.Duration // client -> when its data last arrived late
 	servers      []serverBuild
-	paused       map[string]int // server -> index of its open pause span
 }
 
 type serverBuild struct {
