@@ -90,11 +90,18 @@ func specFromBytes(b []byte) string {
 	kv("bucket_rounding", c.val("bool"))
 	kv("quorum_latency", c.val("dur"))
 	kv("connection_reaper", c.val("bool"))
+	kv("sync_limit", c.pick("1", "2", "5", "10", "1000", "2147483647"))
+	kv("init_limit", c.pick("1", "2", "10", "1000", "2147483647"))
+	kv("sync_time", c.law())
+	kv("finalize_wait", c.pick(`"1ms"`, `"200ms"`, `"1s"`))
+	kv("max_notification_interval", c.pick(`"1s"`, `"60s"`, `"10000d"`))
+	kv("resume_order", c.pick(`"expirer-first"`, `"requests-first"`))
 	s.WriteString("[client]\n")
 	kv("session_timeout", c.val("zk"))
 	kv("version", c.pick(`"3.3"`, `"3.8"`, `"3.9"`))
 	rare("hosts", c.pick("[0]", "[0, 0]", "[0, 1]", "[2, 0, 2]"))
 	kv("host_order", c.pick(`"given"`, `"shuffled"`))
+	rare("absent_hosts", c.pick("0", "1", "2", "255"))
 	kv("request_interval", c.law())
 	kv("fixed_reconnect", c.val("dur"))
 	s.WriteString("[network]\n")
@@ -107,20 +114,31 @@ func specFromBytes(b []byte) string {
 	kv("orphan_retries", c.pick("0", "1", "8", "2147483647"))
 	kv("data_retries", c.pick("1", "15", "2147483647"))
 	kv("connect_latency", c.val("dur"))
+	kv("syn_retries", c.pick("1", "6", "127"))
+	kv("syn_linear_timeouts", c.pick("0", "4", "127"))
+	kv("tail_loss_probe", c.val("bool"))
 	for range c.next() % 4 {
 		s.WriteString("[[fault]]\n")
 		if c.next()%8 == 0 {
 			fmt.Fprintf(&s, "preset = %s\n", c.pick(`"dc-blip"`, `"ec2-flap"`, `"cloud-vm"`, `"jvm-gc"`, `"link-repair"`, `"incident"`))
 			continue
 		}
-		kind := c.pick(`"outage"`, `"server-crash"`, `"client-pause"`)
+		kind := c.pick(`"outage"`, `"server-crash"`, `"client-pause"`, `"server-pause"`, `"partition"`, `"rolling-restart"`)
 		fmt.Fprintf(&s, "kind = %s\n", kind)
-		if kind != `"server-crash"` {
+		switch kind {
+		case `"outage"`, `"client-pause"`:
 			kv("clients", c.pick(`"all"`, `"all"`, "0", "0", "1"))
 			kv("shared", c.val("bool"))
 		}
-		if kind != `"client-pause"` {
-			kv("server", c.pick("0", "0", "1"))
+		switch kind {
+		case `"outage"`, `"server-crash"`, `"server-pause"`:
+			kv("server", c.pick("0", "0", "1", `"leader"`, `"follower"`))
+		case `"partition"`:
+			kv("servers", c.pick("[0]", "[1, 2]", "[0, 3]"))
+			kv("client_paths", c.pick(`"up"`, `"cut"`))
+		case `"rolling-restart"`:
+			kv("order", c.pick(`"followers-first"`, `"leader-first"`))
+			kv("gap", c.val("dur"))
 		}
 		if kind == `"outage"` {
 			kv("direction", c.pick(`"both"`, `"client-to-server"`, `"server-to-client"`))

@@ -87,6 +87,12 @@ func (g specGen) file() string {
 			fmt.Fprintf(&b, "%s = %s\n", key, val)
 		}
 	}
+	need := func(p float64) float64 { // a key the format requires: a clean file has it
+		if g.clean {
+			return 1
+		}
+		return p
+	}
 	b.WriteString("[experiment]\n")
 	kv(0.5, "seed", g.either([]string{"0", "7", "9223372036854775807"}, []string{"-3", "1.5"}))
 	fmt.Fprintf(&b, "replications = %s\n", g.pick("1", "2", "3"))
@@ -109,6 +115,12 @@ func (g specGen) file() string {
 		kv(0.2, "bucket_rounding", g.pick("true", "false"))
 		kv(0.2, "quorum_latency", g.dur())
 		kv(0.2, "connection_reaper", g.pick("true", "false"))
+		kv(0.2, "sync_limit", g.either([]string{"1", "5", "1000"}, []string{"0", "2147483647", `"5"`}))
+		kv(0.2, "init_limit", g.either([]string{"2", "10", "1000"}, []string{"0", "2147483647"}))
+		kv(0.2, "sync_time", g.law())
+		kv(0.1, "finalize_wait", g.either([]string{`"200ms"`, `"1s"`}, badDurations))
+		kv(0.1, "max_notification_interval", g.either([]string{`"60s"`, `"10000d"`}, badDurations))
+		kv(0.1, "resume_order", g.either([]string{`"expirer-first"`, `"requests-first"`}, []string{`"random"`}))
 		if !g.clean {
 			kv(0.1, "tick", g.dur()) // a typo
 		}
@@ -119,6 +131,7 @@ func (g specGen) file() string {
 		kv(0.3, "version", g.either([]string{`"3.3"`, `"3.8"`, `"3.9"`}, []string{`"4.0"`, "3.8"}))
 		kv(0.2, "hosts", g.either([]string{"[0]", fmt.Sprintf("[%d, 0]", max(servers-1, 0)), "[0, 0, 0]"}, []string{"[]", "[7]", "[-1]"}))
 		kv(0.2, "host_order", g.either([]string{`"given"`, `"shuffled"`}, []string{`"random"`}))
+		kv(0.1, "absent_hosts", g.either([]string{"0", "1", "2"}, []string{"256", "-1", "2147483647"}))
 		kv(0.3, "request_interval", g.law())
 		kv(0.2, "fixed_reconnect", g.dur())
 		if !g.clean {
@@ -129,13 +142,19 @@ func (g specGen) file() string {
 		b.WriteString("[network]\n")
 		kv(0.5, "latency", g.law())
 		kv(0.3, "transport", g.either([]string{`"tcp"`, `"ideal"`}, []string{`"udp"`}))
-		kv(0.2, "syn_schedule", g.pick(`"classic"`, `"linear"`))
+		syn := g.pick(`"classic"`, `"linear"`)
+		kv(0.2, "syn_schedule", syn)
 		kv(0.2, "orphan_retransmit", g.pick("true", "false"))
 		kv(0.2, "rto_min", g.either([]string{`"1ms"`, `"200ms"`}, badDurations))
 		kv(0.2, "rto_max", g.either([]string{`"120s"`, `"10000d"`}, badDurations))
 		kv(0.2, "orphan_retries", g.either([]string{"0", "1", "8", "2147483647"}, badInts))
 		kv(0.2, "data_retries", g.either([]string{"1", "15", "2147483647"}, badInts))
 		kv(0.2, "connect_latency", g.dur())
+		kv(0.2, "syn_retries", g.either([]string{"1", "6", "127"}, []string{"0", "128", "2147483647"}))
+		if syn == `"linear"` || !g.clean {
+			kv(0.2, "syn_linear_timeouts", g.either([]string{"0", "4"}, []string{"128", "-1"}))
+		}
+		kv(0.2, "tail_loss_probe", g.pick("true", "false"))
 	}
 	for range g.r.IntN(4) {
 		b.WriteString("[[fault]]\n")
@@ -143,28 +162,52 @@ func (g specGen) file() string {
 			kv(1, "preset", g.either([]string{`"dc-blip"`, `"ec2-flap"`, `"cloud-vm"`, `"jvm-gc"`, `"link-repair"`, `"incident"`}, []string{`"nope"`}))
 			continue
 		}
-		kind := g.either([]string{`"outage"`, `"server-crash"`, `"client-pause"`}, []string{`"partition"`})
-		kv(0.95, "kind", kind)
-		if kind != `"server-crash"` {
-			kv(0.3, "clients", g.either([]string{`"all"`, "0"}, []string{"1", "5", "-1"}))
+		kinds := []string{`"outage"`, `"server-crash"`, `"client-pause"`, `"server-pause"`, `"rolling-restart"`}
+		targets := []string{fmt.Sprint(g.r.IntN(max(servers, 1))), `"leader"`}
+		if servers > 1 || !g.clean {
+			kinds = append(kinds, `"partition"`)
+			targets = append(targets, `"follower"`)
+		}
+		kind := g.either(kinds, []string{`"split-brain"`})
+		kv(need(0.95), "kind", kind)
+		clients := `"all"`
+		switch kind {
+		case `"outage"`, `"client-pause"`:
+			clients = g.either([]string{`"all"`, "0"}, []string{"1", "5", "-1"})
+			kv(0.3, "clients", clients)
 			kv(0.2, "shared", g.pick("true", "false"))
 		}
-		if kind != `"client-pause"` {
-			kv(0.2, "server", g.either([]string{fmt.Sprint(g.r.IntN(max(servers, 1)))}, []string{`"all"`, "9"}))
+		switch kind {
+		case `"server-crash"`, `"server-pause"`:
+			kv(need(0.3), "server", g.either(targets, []string{`"all"`, "9"}))
+		case `"outage"`:
+			kv(0.3, "server", g.either(targets, []string{`"all"`, "9"}))
+		case `"partition"`:
+			kv(0.8, "servers", g.either([]string{"[0]", fmt.Sprintf("[%d]", max(servers-1, 0))}, []string{"[]", "[0, 1, 2, 3, 4, 5]"}))
+			kv(0.3, "client_paths", g.either([]string{`"up"`, `"cut"`}, []string{`"down"`}))
+		case `"rolling-restart"`:
+			kv(0.3, "order", g.either([]string{`"followers-first"`, `"leader-first"`}, []string{`"random"`}))
+			kv(0.3, "gap", g.dur())
 		}
 		if kind == `"outage"` {
 			kv(0.2, "direction", g.either([]string{`"both"`, `"client-to-server"`, `"server-to-client"`}, []string{`"up"`}))
 		}
 		arrival := g.either([]string{`"scripted"`, `"poisson"`, `"periodic"`}, []string{`"bursty"`})
-		kv(0.8, "arrival", arrival)
-		if arrival == `"scripted"` || (!g.clean && g.maybe(0.1)) {
-			kv(0.9, "at", g.either([]string{`["10s"]`, `["0s", "40s"]`, `["10000d"]`}, []string{`["1m", "1m1s"]`, `[]`, `"30s"`, `["-1s"]`}))
-			kv(0.3, "phase", g.either([]string{`"random"`, `"1s"`, `"0s"`, `"10000d"`, `["0s", "2s"]`}, badDurations))
+		if g.maybe(0.8) {
+			fmt.Fprintf(&b, "arrival = %s\n", arrival)
 		} else {
-			kv(0.9, "every", g.either([]string{`"1m"`, `"5m"`, `"1h"`, `"10000d"`}, append(goodDurations, badDurations...)))
+			arrival = `"scripted"` // the default
+		}
+		if arrival == `"scripted"` || (!g.clean && g.maybe(0.1)) {
+			kv(need(0.9), "at", g.either([]string{`["10s"]`, `["0s", "40s"]`, `["10000d"]`}, []string{`["1m", "1m1s"]`, `[]`, `"30s"`, `["-1s"]`}))
+			if clients == "0" || !g.clean {
+				kv(0.3, "phase", g.either([]string{`"random"`, `"1s"`, `"0s"`, `"10000d"`, `["0s", "2s"]`}, badDurations))
+			}
+		} else {
+			kv(need(0.9), "every", g.either([]string{`"1m"`, `"5m"`, `"1h"`, `"10000d"`}, append(goodDurations, badDurations...)))
 			kv(0.3, "offset", g.dur())
 		}
-		kv(0.9, "duration", g.law())
+		kv(need(0.9), "duration", g.law())
 	}
 	if g.maybe(0.2) {
 		b.WriteString("[output]\n")
