@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"hbsim/clock"
 	"hbsim/model"
 )
 
@@ -27,6 +28,8 @@ type Cost struct {
 	PerRun   int64 // peak bytes of one replication (the largest point's)
 	Sessions int   // sessions of that replication (clients and the dead-client probe)
 	Rings    int64 // of PerRun: the session tracker's bucket ring
+	Election int64 // of PerRun: the events a leader election keeps pending
+	Servers  int   // servers of that replication
 	Points   int   // sweep points
 	PerPoint int64 // bytes per point: configuration, accumulator, result and its share of the output files
 
@@ -65,6 +68,10 @@ const (
 	// staticPendingPerSession is the fewest events a session keeps pending
 	// (measured from 1 with an ensemble to 38 with frequent requests).
 	staticPendingPerSession = 1
+	// pendingEventBytes is what an event pending in an election storm holds
+	// (its slot, heap entry and message; measured 3.2 GB for 8.2e6 at
+	// n = 255).
+	pendingEventBytes = 400
 )
 
 // calibration limits: how long a calibration run may take, and how many
@@ -117,12 +124,12 @@ func EstimateCostOn(s *Spec, runs, workers int, m Machine) (Cost, error) {
 	runtime.ReadMemStats(&ms)
 	c := Cost{Runs: runs, Workers: par, Base: int64(ms.Sys), Points: len(points), PerPoint: pointBytes}
 	for _, p := range points {
-		bytes, rings, sessions := runFootprint(p.Config)
-		if bytes > c.PerRun {
-			c.PerRun, c.Rings, c.Sessions = bytes, rings, sessions
+		f := runFootprint(p.Config)
+		if f.bytes > c.PerRun {
+			c.PerRun, c.Rings, c.Election, c.Sessions, c.Servers = f.bytes, f.rings, f.election, f.sessions, p.Config.Servers
 		}
+		c.Pending = max(c.Pending, f.pending)
 	}
-	c.Pending = float64(c.Sessions) * staticPendingPerSession
 	c.total()
 	var re *ResourceError
 	if err := c.Check(s, m); errors.As(err, &re) && !re.Soft {
@@ -139,32 +146,54 @@ func (c *Cost) total() {
 	c.Memory = satAdd(c.Base, satMul(int64(c.Workers), c.PerRun), satMul(int64(c.Points), c.PerPoint))
 }
 
-// runFootprint is the static estimate of what a replication of cfg holds:
-// bytes in all, of which rings for the tracker's bucket ring, and its
-// sessions.
-func runFootprint(cfg model.Config) (bytes, rings int64, sessions int) {
-	sessions = cfg.Clients
+// footprint is the static estimate of what one replication holds.
+type footprint struct {
+	bytes    int64   // in all
+	rings    int64   // of bytes: the tracker's bucket ring
+	election int64   // of bytes: a leader election's pending events
+	sessions int     // clients and the dead-client probe
+	pending  float64 // events pending at once, at the most
+}
+
+// electionPending is how many events a leader election among n servers
+// keeps pending at its peak: every server re-broadcasts its vote to every
+// other as it changes, about n³/2 notifications in flight (measured: 1.0e6
+// at n = 127, 8.2e6 at n = 255, one election after a leader crash).
+func electionPending(n int) float64 {
+	if n < 2 {
+		return 0
+	}
+	return float64(n) * float64(n) * float64(n) / 2
+}
+
+// runFootprint is the static estimate of what a replication of cfg holds.
+func runFootprint(cfg model.Config) footprint {
+	var f footprint
+	f.sessions = cfg.Clients
 	if cfg.DeadClientProbe {
-		sessions++
+		f.sessions++
 	}
 	if tick := cfg.Server.TickTime; tick > 0 {
 		slots := int64(1) // as the tracker sizes it: a power of two above max/tick + 3
 		for slots < int64(cfg.Server.MaxSessionTimeout/tick)+3 {
 			slots *= 2
 		}
-		rings = slots * ringSlotBytes // one tracker, the leader's
+		f.rings = slots * ringSlotBytes // one tracker, the leader's
 	}
 	procs := int64(0)
-	for _, f := range cfg.Faults {
-		if !f.Kind.ServerSide() && f.Target.Client == model.AllClients && !f.Target.Shared {
+	for _, flt := range cfg.Faults {
+		if !flt.Kind.ServerSide() && flt.Target.Client == model.AllClients && !flt.Target.Shared {
 			procs += int64(cfg.Clients)
 		} else {
 			procs++
 		}
 	}
+	e := electionPending(cfg.Servers)
+	f.election = int64(e * pendingEventBytes)
+	f.pending = float64(f.sessions)*staticPendingPerSession + e
 	perSession := int64(staticSessionBytes + 4*len(cfg.Client.Hosts))
-	bytes = satAdd(runBaseBytes, satMul(int64(sessions), perSession), rings, satMul(procs, faultProcBytes))
-	return bytes, rings, sessions
+	f.bytes = satAdd(runBaseBytes, satMul(int64(f.sessions), perSession), f.rings, f.election, satMul(procs, faultProcBytes))
+	return f
 }
 
 // calibrate replaces the static figures of c by measured ones.
@@ -313,7 +342,8 @@ func calibrate(cfg model.Config, target time.Duration) (m measurement, ok bool) 
 	for {
 		events, alloc := w.Engine().Fired(), allocated()
 		step = min(step, cfg.Horizon-m.until)
-		if err := w.RunFor(step); err != nil {
+		// RunFor counts from the last event, which may lie before m.until.
+		if err := w.RunFor(clock.Zero.Add(m.until + step).Sub(w.Engine().Now())); err != nil {
 			return m, false
 		}
 		m.lastStart, m.until = m.until, m.until+step

@@ -75,6 +75,28 @@ func (s *Spec) plausibleProblems(c model.Config, d []int, means meanCache, bad f
 				lim.ticks, fmtDur(c.Server.TickTime), model.MaxZKDuration)
 		}
 	}
+	if sv := c.Server; c.Servers > 1 && sv.TickTime > 0 && sv.SyncLimit > 0 && sv.InitLimit > 0 &&
+		clean("server.quorum_latency", "server.sync_limit", "server.init_limit", "server.tick_time", "server.count") {
+		key := func(limit *sweepSlot, name string) string {
+			switch {
+			case t.quorum != nil:
+				return "server.quorum_latency"
+			case limit != nil:
+				return name
+			}
+			return "server.tick_time"
+		}
+		syncWindow := time.Duration(min(int64(sv.SyncLimit), int64(model.MaxZKDuration/sv.TickTime))) * sv.TickTime
+		initWindow := time.Duration(min(int64(sv.InitLimit), int64(model.MaxZKDuration/sv.TickTime))) * sv.TickTime
+		switch {
+		case 2*sv.QuorumLatency >= syncWindow:
+			bad(key(t.syncLimit, "server.sync_limit"), "a round trip of %s between servers is not shorter than syncLimit × tickTime (%s): no follower stays in sync, so the ensemble re-elects without end; lower server.quorum_latency or raise server.sync_limit",
+				fmtDur(2*sv.QuorumLatency), fmtDur(syncWindow))
+		case 4*sv.QuorumLatency >= initWindow:
+			bad(key(t.initLimit, "server.init_limit"), "the four trips between servers that establish a leader (%s) are not shorter than initLimit × tickTime (%s): no leader ever serves, so the ensemble re-elects without end; lower server.quorum_latency or raise server.init_limit",
+				fmtDur(4*sv.QuorumLatency), fmtDur(initWindow))
+		}
+	}
 	if l := t.requestInterval; l != nil && clean(l.key) && c.Client.RequestInterval != nil {
 		if m := means.get(*c.Client.RequestInterval, h); m < clockResolution.Seconds() {
 			bad(l.key, "a mean gap of %s between requests is shorter than %s, the resolution of ZooKeeper's clocks: the client would send without pause; give a mean gap of %s or more",

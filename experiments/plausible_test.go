@@ -60,6 +60,12 @@ func TestMeaninglessSettings(t *testing.T) {
 		{"retransmission timer below the resolution", head + "[network]\nrto_min = \"1ns\"\nrto_max = \"1ns\"\n", []string{
 			"x.toml:4: network.rto_min: must be at least 1ms, got 1ns: a retransmission timer finer than the clocks' resolution would spin",
 			"x.toml:5: network.rto_max: must be at least 1ms, got 1ns: a retransmission timer finer than the clocks' resolution would spin"}},
+		{"servers too far apart to stay in sync", head + "[server]\ncount = 3\nquorum_latency = \"10s\"\n", []string{
+			"x.toml:5: server.quorum_latency: a round trip of 20s between servers is not shorter than syncLimit × tickTime (10s): no follower stays in sync, so the ensemble re-elects without end; lower server.quorum_latency or raise server.sync_limit"}},
+		{"servers too far apart to establish a leader", head + "[server]\ncount = 3\nsync_limit = 20\ninit_limit = 2\nquorum_latency = \"1s\"\n", []string{
+			"x.toml:7: server.quorum_latency: the four trips between servers that establish a leader (4s) are not shorter than initLimit × tickTime (4s): no leader ever serves, so the ensemble re-elects without end; lower server.quorum_latency or raise server.init_limit"}},
+		{"limits beyond a Java int", head + "[server]\ncount = 3\ninit_limit = 2147483647\n", []string{
+			"x.toml:5: server.init_limit: 2147483647 ticks of 2s is more than ZooKeeper can hold: it multiplies them in a Java int of milliseconds, at most 596h31m23.647s (about 24.8 days)"}},
 		{"ensemble beyond server ids", head + "[server]\ncount = 1000\n", []string{
 			"x.toml:4: server.count: 1000 is more than 255: ZooKeeper server ids run from 1 to 255"}},
 	}

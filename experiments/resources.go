@@ -41,6 +41,10 @@ func (c Cost) Check(s *Spec, m Machine) error {
 			fmtBytes(c.Memory), c.memoryParts(), m.describe(), c.advice(m.Usable()))
 	}
 	if c.Pending*engineMargin > sim.MaxPending {
+		if e := electionPending(c.Servers); e*engineMargin > sim.MaxPending/2 {
+			return refuse(false, "one replication would keep ~%.3g events pending at once, more than the event engine holds (%d with a margin of %d): a leader election among %d servers alone keeps ~%.3g (about n³/2); use fewer servers",
+				c.Pending, sim.MaxPending, engineMargin, c.Servers, e)
+		}
 		fit := int(float64(c.Sessions) * sim.MaxPending / engineMargin / c.Pending)
 		return refuse(false, "one replication would keep ~%.3g events pending at once (%d sessions), more than the event engine holds (%d with a margin of %d); cut experiment.clients to about %d",
 			c.Pending, c.Sessions, sim.MaxPending, engineMargin, fit)
@@ -58,6 +62,9 @@ func (c Cost) memoryParts() string {
 	parts := []string{fmt.Sprintf("%d replication(s) at once × %s for %d sessions", c.Workers, fmtBytes(c.PerRun), c.Sessions)}
 	if c.Rings > c.PerRun/4 {
 		parts[0] += fmt.Sprintf(" and a tracker ring of %s", fmtBytes(c.Rings))
+	}
+	if c.Election > c.PerRun/4 {
+		parts[0] += fmt.Sprintf(" and %s for a leader election among %d servers", fmtBytes(c.Election), c.Servers)
 	}
 	parts = append(parts, fmt.Sprintf("%d point(s) × %s", c.Points, fmtBytes(c.PerPoint)))
 	if c.Base > 0 {
@@ -82,7 +89,10 @@ func (c Cost) advice(fit int64) string {
 	if c.Rings > c.PerRun/2 {
 		return "lower server.max_session_timeout or raise server.tick_time: the session tracker keeps a bucket per tick up to the longest timeout"
 	}
-	perSession := float64(c.PerRun-c.Rings) / float64(max(c.Sessions, 1))
+	if c.Election > c.PerRun/2 {
+		return "use fewer servers: a leader election among n servers keeps about n³/2 events pending"
+	}
+	perSession := float64(c.PerRun-c.Rings-c.Election) / float64(max(c.Sessions, 1))
 	n := int64(max(float64(room-points)/float64(c.Workers)/perSession, 0))
 	a := fmt.Sprintf("cut experiment.clients (about %d sessions fit per replication)", n)
 	if c.Workers > 1 {

@@ -41,6 +41,8 @@ func TestRunsThatDoNotFitAreRefused(t *testing.T) {
 			[]string{"more than this machine has (ulimit -v 2.0 GB); cut experiment.clients"}},
 		{"fleet beyond the event engine", "[experiment]\nclients = 20000000\n" + fault, 1, Machine{Total: 1 << 50, Available: 1 << 50, GoLimit: math.MaxInt64}, false,
 			[]string{"one replication would keep ~2e+07 events pending at once (20000001 sessions), more than the event engine holds (16777216 with a margin of 2); cut experiment.clients to about 8388608"}},
+		{"election beyond the machine", "[server]\ncount = 255\n" + fault, 2, Machine{Total: 4 * gib, Available: 4 * gib, GoLimit: math.MaxInt64}, false,
+			[]string{"and 3.1 GB for a leader election among 255 servers", "use fewer servers: a leader election among n servers keeps about n³/2 events pending"}},
 		{"tracker ring beyond the machine", "[server]\ntick_time = \"1ms\"\nmax_session_timeout = \"20d\"\n" + fault, 1, machine, false,
 			[]string{"and a tracker ring of 48.0 GB", "lower server.max_session_timeout or raise server.tick_time: the session tracker keeps a bucket per tick up to the longest timeout"}},
 		{"sweep beyond the machine", "[experiment]\nreplications = 1\n[client]\nsession_timeout = [" + strings.Repeat("\"10s\", ", 99) + "\"10s\"]\n[network]\nlatency = [" +
