@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"hbsim/clock"
 	"hbsim/model"
 )
 
@@ -115,7 +118,9 @@ clients = 1
 // horizon — at most 2 replications, the horizon cut to about 200 000
 // events — with the invariant checker on. A run may end only in a result or
 // in bad input (a *SpecError, e.g. a law's non-finite draw); a panic, an
-// invariant violation or any other failure is a crasher. Files too large for
+// invariant violation, a replication that fires over 100 times the events
+// it was sized for (errRunaway: a storm that would hang the fuzzer) or any
+// other failure is a crasher. Files too large for
 // a fuzz iteration (over 64 sweep points, or over 64 MB per replication by
 // the static estimate, which an election among some 60 servers reaches)
 // are skipped.
@@ -161,7 +166,8 @@ func FuzzRun(f *testing.F) {
 			return
 		}
 		s.Horizon = h
-		res, err := Run(context.Background(), s, RunOptions{Workers: 1, Check: true})
+		res, err := Run(context.Background(), s, RunOptions{Workers: 1, Check: true, model: runaway})
+		require.NotErrorIs(t, err, errRunaway, "the short run was sized for ~%d events", fuzzRunEvents)
 		if err != nil {
 			var se *SpecError
 			require.ErrorAs(t, err, &se, "a run may fail only on its input: %v", err)
@@ -177,6 +183,30 @@ func FuzzRun(f *testing.F) {
 			}
 		}
 	})
+}
+
+// errRunaway is a fuzzed run that fired far more events than it was sized
+// for: an unbounded storm (an election that never ends, a loop without time
+// passing) that would otherwise hang the fuzzer.
+var errRunaway = errors.New("more than 100 times the events the run was sized for")
+
+// runaway runs a replication like model.Run, stopping it with errRunaway past
+// 100 × fuzzRunEvents events.
+func runaway(cfg model.Config, o model.Options) (model.Stats, error) {
+	w, err := model.NewWorld(cfg, o)
+	if err != nil {
+		return model.Stats{}, err
+	}
+	for step := range 100 {
+		end := clock.Zero.Add(cfg.Horizon * time.Duration(step+1) / 100)
+		if err := w.RunFor(end.Sub(w.Engine().Now())); err != nil {
+			return model.Stats{}, err
+		}
+		if w.Engine().Fired() > 100*fuzzRunEvents {
+			return model.Stats{}, fmt.Errorf("%w: %d events by %v", errRunaway, w.Engine().Fired(), end)
+		}
+	}
+	return w.Run()
 }
 
 // eventRate is a rough upper bound of the events per simulated second per
