@@ -16,11 +16,12 @@ import (
 // wall-clock time. The estimate is meant for guard rails (refuse a run that
 // would take days or run out of memory), not for planning to the minute.
 type Cost struct {
-	Runs    int           // replications to run
-	Workers int           // replications run at once (at most the CPUs and the runs)
-	Events  float64       // simulated events, in total
-	Time    time.Duration // wall-clock time with Workers workers
-	// Memory is the peak the process holds: Base + Workers × PerRun +
+	Runs     int           // replications to run
+	Workers  int           // replications run in parallel (at most the CPUs and the runs)
+	InFlight int           // replications in memory at once (the workers asked for, at most the runs)
+	Events   float64       // simulated events, in total
+	Time     time.Duration // wall-clock time with Workers workers
+	// Memory is the peak the process holds: Base + InFlight × PerRun +
 	// Points × PerPoint.
 	Memory int64
 
@@ -122,7 +123,7 @@ func EstimateCostOn(s *Spec, runs, workers int, m Machine) (Cost, error) {
 	par := max(min(workers, runtime.NumCPU(), runs), 1)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	c := Cost{Runs: runs, Workers: par, Base: int64(ms.Sys), Points: len(points), PerPoint: pointBytes}
+	c := Cost{Runs: runs, Workers: par, InFlight: max(min(workers, runs), 1), Base: int64(ms.Sys), Points: len(points), PerPoint: pointBytes}
 	for _, p := range points {
 		f := runFootprint(p.Config)
 		if f.bytes > c.PerRun {
@@ -143,7 +144,7 @@ func EstimateCostOn(s *Spec, runs, workers int, m Machine) (Cost, error) {
 
 // total computes Memory from its parts.
 func (c *Cost) total() {
-	c.Memory = satAdd(c.Base, satMul(int64(c.Workers), c.PerRun), satMul(int64(c.Points), c.PerPoint))
+	c.Memory = satAdd(c.Base, satMul(int64(c.InFlight), c.PerRun), satMul(int64(c.Points), c.PerPoint))
 }
 
 // footprint is the static estimate of what one replication holds.

@@ -59,7 +59,7 @@ func (c Cost) Check(s *Spec, m Machine) error {
 
 // memoryParts says what the memory estimate is made of.
 func (c Cost) memoryParts() string {
-	parts := []string{fmt.Sprintf("%d replication(s) at once × %s for %d sessions", c.Workers, fmtBytes(c.PerRun), c.Sessions)}
+	parts := []string{fmt.Sprintf("%d replication(s) at once × %s for %d sessions", c.InFlight, fmtBytes(c.PerRun), c.Sessions)}
 	if c.Rings > c.PerRun/4 {
 		parts[0] += fmt.Sprintf(" and a tracker ring of %s", fmtBytes(c.Rings))
 	}
@@ -76,7 +76,7 @@ func (c Cost) memoryParts() string {
 // advice says what to change so that the run fits in fit bytes, for the
 // part of the estimate that dominates it.
 func (c Cost) advice(fit int64) string {
-	runs := satMul(int64(c.Workers), c.PerRun)
+	runs := satMul(int64(c.InFlight), c.PerRun)
 	points := satMul(int64(c.Points), c.PerPoint)
 	room := fit - c.Base
 	if room <= 0 {
@@ -93,9 +93,9 @@ func (c Cost) advice(fit int64) string {
 		return "use fewer servers: a leader election among n servers keeps about n³/2 events pending"
 	}
 	perSession := float64(c.PerRun-c.Rings-c.Election) / float64(max(c.Sessions, 1))
-	n := int64(max(float64(room-points)/float64(c.Workers)/perSession, 0))
+	n := int64(max(float64(room-points)/float64(c.InFlight)/perSession, 0))
 	a := fmt.Sprintf("cut experiment.clients (about %d sessions fit per replication)", n)
-	if c.Workers > 1 {
+	if c.InFlight > 1 {
 		a += fmt.Sprintf(", or run fewer replications at once (--workers 1 needs ~%s)", fmtBytes(satAdd(c.Base, c.PerRun, points)))
 	}
 	return a

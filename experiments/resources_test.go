@@ -35,6 +35,8 @@ func TestRunsThatDoNotFitAreRefused(t *testing.T) {
 				"more than this machine has (8.0 GB available of 16.0 GB); cut experiment.clients (about 3", "sessions fit per replication), or run fewer replications at once (--workers 1 needs ~2"}},
 		{"fleet beyond what is free", "[experiment]\nclients = 3000000\n" + fault, 2, Machine{Total: 64 * gib, Available: 8 * gib, GoLimit: math.MaxInt64}, true,
 			[]string{"needs ~", "more than is available now (8.0 GB available of 64.0 GB; other processes hold the rest); cut experiment.clients (about ", "or pass --yes if they will free it"}},
+		{"workers beyond the machine", "[experiment]\nclients = 500000\nreplications = 64\n" + fault, 64, machine, false,
+			[]string{"needs ~", "(64 replication(s) at once × ", "or run fewer replications at once (--workers 1 needs ~"}},
 		{"fleet beyond GOMEMLIMIT", "[experiment]\nclients = 1000000\n" + fault, 1, Machine{GoLimit: gib}, false,
 			[]string{"needs ~", "more than this machine has (GOMEMLIMIT 1.0 GB); cut experiment.clients (about "}},
 		{"fleet beyond ulimit -v", "[experiment]\nclients = 1000000\n" + fault, 1, Machine{GoLimit: math.MaxInt64, AddressSpace: 2 * gib}, false,
@@ -53,7 +55,7 @@ func TestRunsThatDoNotFitAreRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse("big.toml", []byte(tc.src))
 			require.NoError(t, err)
-			c, err := EstimateCostOn(s, 2, tc.workers, tc.machine)
+			c, err := EstimateCostOn(s, max(2, tc.workers), tc.workers, tc.machine)
 			var re *ResourceError
 			require.ErrorAs(t, err, &re, "estimate %v", c)
 			assert.Equal(t, tc.soft, re.Soft, re.Msg)
