@@ -33,6 +33,10 @@ Usage:
   hbsim validate FILE.toml        check an experiment file and list its sweep points
   hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief]
                                   print one run's timeline and outcome
+  hbsim fit FILE... [--format auto|csv|zk|gc] [--transport tcp|ideal] [--kind KIND]
+                  [--law LAW] [--every D] [--raw] [--out DIR]
+                                  fit outage or pause laws to durations, ZooKeeper client
+                                  logs or GC logs; print a [[fault]] table and draw fit.png
   hbsim timeline NAME|FILE.toml [--point P] [--replication R] [--from T --to T] -o FILE.png
                                   draw one run: client states, pings, deadlines, faults, decisive events
   hbsim scenarios                 list the built-in scenarios
@@ -80,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdPresets(args[1:], stdout)
 	case "timeline":
 		err = cmdTimeline(args[1:], stdout)
+	case "fit":
+		err = cmdFit(args[1:], stdout)
 	default:
 		err = usagef("unknown command %q (try \"hbsim help\")", args[0])
 	}
