@@ -31,8 +31,9 @@ Usage:
   hbsim rare FILE.toml [--target 0.1] [--out DIR]
                                   rare-event estimate of expiry (conditioning + importance sampling)
   hbsim validate FILE.toml        check an experiment file and list its sweep points
-  hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief]
-                                  print one run's timeline and outcome
+  hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief] [--zk-log DIR]
+                                  print one run's timeline and outcome, or write it as
+                                  ZooKeeper client/server logs and GC logs in DIR
   hbsim fit FILE... [--format auto|csv|zk|gc] [--transport tcp|ideal] [--kind KIND]
                   [--law LAW] [--every D] [--raw] [--out DIR]
                                   fit outage or pause laws to durations, ZooKeeper client
