@@ -18,14 +18,21 @@ import (
 
 // simulate runs replication 0 of point 0 of an example experiment with the
 // log writer and returns the logs and the configuration (whose faults hold
-// the true laws).
-func simulate(t *testing.T, example string, w Wording) ([]File, model.Config) {
+// the true laws). seed 0 keeps the file's seed; edit changes the
+// configuration (a smaller fleet).
+func simulate(t *testing.T, example string, w Wording, seed uint64, edit func(*model.Config)) ([]File, model.Config) {
 	t.Helper()
 	s, err := experiments.Load(filepath.Join("..", "examples", example))
 	require.NoError(t, err)
 	pts, err := s.Points()
 	require.NoError(t, err)
-	cfg := experiments.ReplicationConfig(s.Seed, pts[0], 0)
+	if seed == 0 {
+		seed = s.Seed
+	}
+	cfg := experiments.ReplicationConfig(seed, pts[0], 0)
+	if edit != nil {
+		edit(&cfg)
+	}
 	d := cfg.Defaults()
 	lw := New(w, d.Client.SessionTimeout)
 	_, err = model.Run(cfg, model.Options{Tracer: lw})
@@ -77,7 +84,7 @@ func TestRoundTripOutages(t *testing.T) {
 	for _, example := range []string{"fit-fleet-lognormal.toml", "fit-fleet-weibull.toml"} {
 		t.Run(example, func(t *testing.T) {
 			t.Parallel()
-			files, cfg := simulate(t, example, V38)
+			files, cfg := simulate(t, example, V38, 0, nil)
 			d := read(t, files, ".log", fit.FormatAuto)
 			res, err := fit.Fit(d)
 			require.NoError(t, err)
@@ -107,25 +114,88 @@ func TestRoundTripOutages(t *testing.T) {
 	}
 }
 
-// The same for GC logs written from a known pause law.
+// The acceptance round trip's claim as a property: over seeded fleets
+// (smaller than the examples: 20 clients for 6 hours, about 500
+// disconnections each), the intervals of the true family cover the true
+// parameters and rate in at least 6 of 8 fleets (coverage 95 %: fewer
+// than 6 has probability 0.6 %), and the raw disconnection times' fit
+// never covers both parameters.
+func TestRoundTripOutagesCoverage(t *testing.T) {
+	seeds := 8
+	if testing.Short() {
+		seeds = 3
+	}
+	for _, example := range []string{"fit-fleet-lognormal.toml", "fit-fleet-weibull.toml"} {
+		t.Run(example, func(t *testing.T) {
+			t.Parallel()
+			covered := make([]int, 3)
+			for seed := uint64(1); seed <= uint64(seeds); seed++ {
+				files, cfg := simulate(t, example, V38, 1000+seed, func(c *model.Config) {
+					c.Clients, c.Horizon = 20, 6*time.Hour
+				})
+				d := read(t, files, ".log", fit.FormatZK)
+				res, err := fit.Fit(d)
+				require.NoError(t, err, "seed=%d", 1000+seed)
+				kind, want, every := truth(t, cfg)
+				e := res.Candidates[int(kind)]
+				for i, v := range want {
+					if e.Params[i].Contains(v) {
+						covered[i]++
+					}
+				}
+				if ev := res.EveryFor(int(kind)); ev != nil && ev.Contains(every.Seconds()) {
+					covered[2]++
+				}
+				naive, err := fit.Fit(fit.RawDisconnections(d))
+				require.NoError(t, err)
+				ne := naive.Candidates[int(kind)]
+				assert.False(t, ne.Params[0].Contains(want[0]) && ne.Params[1].Contains(want[1]),
+					"seed=%d: the raw disconnection times' fit covers the truth: %v", 1000+seed, ne.Params)
+			}
+			for i, c := range covered {
+				assert.GreaterOrEqual(t, c, seeds*3/4, "%s: quantity %d covered in %d of %d fleets", example, i, c, seeds)
+			}
+			t.Logf("%s: parameters and rate covered in %v of %d fleets", example, covered, seeds)
+		})
+	}
+}
+
+// The same for GC logs written from a known pause law: over 40 seeded
+// runs of the example, the intervals of the lognormal fit cover the true
+// median, sigma and rate in at least 34 (coverage 95 %: 38 expected, fewer
+// than 34 has probability 1.4 %), and the fit chooses the lognormal law.
 func TestRoundTripPauses(t *testing.T) {
 	t.Parallel()
-	files, cfg := simulate(t, "fit-gc-pauses.toml", V38)
-	d := read(t, files, ".gc.log", fit.FormatAuto)
-	require.Equal(t, fit.SourceGC, d.Source)
-	res, err := fit.Fit(d)
-	require.NoError(t, err)
-	kind, want, every := truth(t, cfg)
-	e := res.Candidates[int(kind)]
-	for i, v := range want {
-		assert.True(t, e.Params[i].Contains(v), "%s = %g outside %s", e.Params[i].Name, v, e.Params[i].Interval())
+	covered := make([]int, 3)
+	const seeds = 40
+	for seed := uint64(1); seed <= seeds; seed++ {
+		files, cfg := simulate(t, "fit-gc-pauses.toml", V38, seed, nil)
+		d := read(t, files, ".gc.log", fit.FormatAuto)
+		require.Equal(t, fit.SourceGC, d.Source)
+		res, err := fit.Fit(d)
+		require.NoError(t, err)
+		kind, want, every := truth(t, cfg)
+		e := res.Candidates[int(kind)]
+		for i, v := range want {
+			if e.Params[i].Contains(v) {
+				covered[i]++
+			}
+		}
+		require.NotNil(t, res.Every, "seed=%d", seed)
+		if res.Every.Contains(every.Seconds()) {
+			covered[2]++
+		}
+		assert.Equal(t, kind, res.Best().Law, "seed=%d", seed)
+		if seed == 1 {
+			block, err := experiments.FitFault(res, experiments.FitFaultOptions{Law: -1})
+			require.NoError(t, err)
+			assert.Contains(t, block, `kind = "client-pause"`)
+		}
 	}
-	require.NotNil(t, res.Every)
-	assert.True(t, res.Every.Contains(every.Seconds()), "every = %v outside %s", every, res.Every.Interval())
-	assert.Equal(t, kind, res.Best().Law)
-	block, err := experiments.FitFault(res, experiments.FitFaultOptions{Law: -1})
-	require.NoError(t, err)
-	assert.Contains(t, block, `kind = "client-pause"`)
+	for i, c := range covered {
+		assert.GreaterOrEqual(t, c, 34, "quantity %d covered in %d of %d runs", i, c, seeds)
+	}
+	t.Logf("median, sigma and rate covered in %v of %d runs", covered, seeds)
 }
 
 // Every wording reads back the same disconnections, and the same run
