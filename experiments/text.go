@@ -134,3 +134,21 @@ func syntaxProblem(path string, err error) Problem {
 	}
 	return Problem{File: path, Line: pe.Position.Line, Msg: msg, err: err}
 }
+
+// PointLabel names a sweep point by its swept values, as a person reads
+// them: "T = 18 s" for the session timeout, "key = value" for other axes,
+// joined by ", "; "the only point" when nothing is swept.
+func PointLabel(params []Param) string {
+	if len(params) == 0 {
+		return "the only point"
+	}
+	parts := make([]string, len(params))
+	for i, p := range params {
+		if p.Key == "client.session_timeout" {
+			parts[i] = "T = " + secs(p.Numeric)
+			continue
+		}
+		parts[i] = p.Key + " = " + p.Value
+	}
+	return strings.Join(parts, ", ")
+}
