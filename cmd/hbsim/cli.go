@@ -26,8 +26,9 @@ Usage:
                                   run an experiment: table on stdout, CSV, JSON and PNG charts in DIR
   hbsim merge FILE.toml SHARD|DIR... [--out DIR] [--seed S]
                                   fold the shards of "run --shard" into the unsharded outputs
-  hbsim recommend FILE.toml --target RATE/outage|RATE/session-day [--at KEY=VALUE] [--out DIR]
+  hbsim recommend FILE.toml --target RATE/outage|RATE/session-day [--at KEY=VALUE] [--out DIR] [--plain]
                                   the smallest session timeout that meets an expiry target, and its cost
+                                  (per session-day: the rare-event estimator where its assumptions hold)
   hbsim rare FILE.toml [--target 0.1] [--out DIR]
                                   rare-event estimate of expiry (conditioning + importance sampling)
   hbsim validate FILE.toml        check an experiment file and list its sweep points
