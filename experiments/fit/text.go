@@ -165,6 +165,10 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "KS: rejected above %.3f (5 %%, 1.358/√n; conservative with fitted parameters).\n", r.Candidates[0].KSCritical)
 	}
 	fmt.Fprintf(&b, "\nChosen: %s: %s.\n", r.Best().Law, r.Reason)
+	if close := r.closeCalls(); len(close) > 0 && r.Source == SourceZK {
+		fmt.Fprintf(&b, "Within 2 AIC of it: %s. The logs show only the outages that outlast the read timeout, and these laws fit that tail as well: they differ on the short outages nobody noticed (and so on the rate) and beyond the longest outages seen, where fit.png shows how each extrapolates.\n",
+			strings.Join(close, ", "))
+	}
 	switch {
 	case r.Every != nil && r.Source == SourceZK:
 		fmt.Fprintf(&b, "Outages per client: one every %s, 95 %% CI %s (the noticed ones, corrected by the %s law's P(noticed)).\n",
@@ -178,6 +182,19 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "Note: %s.\n", strings.TrimSuffix(n, "."))
 	}
 	return b.String()
+}
+
+// closeCalls names the fitted laws, other than the chosen one, whose AIC
+// is within 2 of it.
+func (r *Result) closeCalls() []string {
+	best := r.Best()
+	var out []string
+	for i, e := range r.Candidates {
+		if i != r.Chosen && e.Err == "" && e.Law != Empirical && !e.Rejected && e.AIC-best.AIC <= 2 {
+			out = append(out, fmt.Sprintf("%s (ΔAIC %.1f)", e.Law, e.AIC-best.AIC))
+		}
+	}
+	return out
 }
 
 // RawDisconnections is the naive reading of ZooKeeper logs: each
