@@ -138,7 +138,12 @@ func (r *Result) Text() string {
 	}
 	fmt.Fprintf(&b, "Model: %s.\n\n", r.Model)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "law\tparameters, 95 %% CI\tlog-lik\tAIC\tKS\t\n")
+	zk := r.Source == SourceZK
+	if zk { // the rate goes with the law: P(noticed) differs by law
+		fmt.Fprintf(tw, "law\tparameters, 95 %% CI\toutages per client: one every, 95 %% CI\tlog-lik\tAIC\tKS\t\n")
+	} else {
+		fmt.Fprintf(tw, "law\tparameters, 95 %% CI\tlog-lik\tAIC\tKS\t\n")
+	}
 	for i, e := range r.Candidates {
 		mark := ""
 		if i == r.Chosen {
@@ -158,7 +163,14 @@ func (r *Result) Text() string {
 		for _, p := range e.Params {
 			ps = append(ps, p.Name+" = "+p.text()+" "+p.Interval())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.3f\t%s\n", e.Law, strings.Join(ps, ", "), e.LogLik, e.AIC, e.KS, mark)
+		every := ""
+		if zk {
+			every = "?\t"
+			if ev := r.EveryFor(i); ev != nil {
+				every = ev.text() + " " + ev.Interval() + "\t"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s%.1f\t%.1f\t%.3f\t%s\n", e.Law, strings.Join(ps, ", "), every, e.LogLik, e.AIC, e.KS, mark)
 	}
 	_ = tw.Flush() // a strings.Builder does not fail
 	if len(r.Candidates) > 0 {
