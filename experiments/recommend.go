@@ -221,6 +221,9 @@ type Recommendation struct {
 	RareBatch       int `json:"rare_batch,omitempty"`
 	RareMaxEpisodes int `json:"rare_max_episodes,omitempty"`
 	Episodes        int `json:"episodes,omitempty"`
+	// Isotonic counts the estimates the monotone fit of the rare-event
+	// curve moved (recommendrare.go).
+	Isotonic int `json:"isotonic_adjusted,omitempty"`
 	// Candidates are the explored timeouts, sorted by timeout.
 	Candidates []Candidate `json:"candidates"`
 	// Recommended and Baseline index Candidates; -1 when there is none.
@@ -724,6 +727,7 @@ func (r *recommender) finish(rec *Recommendation) error {
 	rec.Replications = r.total
 	if r.rare != nil {
 		rec.Episodes = r.rare.episodes
+		rec.Isotonic = monotone(rec)
 		r.rareWarnings(rec)
 	}
 	if rec.Recommended >= 0 {
@@ -896,6 +900,9 @@ func (rec *Recommendation) Text() string {
 	} else {
 		fmt.Fprintf(&b, "\nExplored %d timeouts with %d replications (seed %d), in batches of %d doubling up to %d per point:\n",
 			len(rec.Candidates), rec.Replications, rec.Seed, rec.Batch, rec.MaxReplications)
+	}
+	if rec.Isotonic > 0 {
+		fmt.Fprintf(&b, "(%d estimates moved by the monotone fit of the curve: a longer timeout does not expire more sessions)\n", rec.Isotonic)
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "step\tT\t%s [95%% CI]\t%s\tverdict\t\n", q.describe(), unit)

@@ -45,6 +45,10 @@ import (
 // it must at long timeouts; an expiry with a short outage there is
 // reported as a warning.
 //
+// The reported curve is made monotone in T (monotone): shared episodes
+// leave only small wiggles, which the isotonic fit removes and the output
+// counts.
+//
 // Stopping rule: as for plain replications, a candidate runs a first batch
 // of episodes per pooled point (RecommendOptions.RareBatch, default 2 000),
 // then doubles them up to RecommendOptions.RareMaxEpisodes (default 16 000)
@@ -303,32 +307,115 @@ func (r *recommender) judgeRare(st *recState) {
 	}
 }
 
-// rareWarnings are what the rare-event estimate assumed and where an
-// episode contradicted it, and any rise of the estimated curve with T
-// (candidates that ran the same episodes cannot show one unless a longer
-// timeout expired a session a shorter one survived; candidates decided
-// with fewer episodes can).
+// rareWarnings are where an episode contradicted what the rare-event
+// estimate assumed.
 func (r *recommender) rareWarnings(rec *Recommendation) {
-	var prev *Candidate
+	for _, t := range sortedDurations(r.rare.warned) {
+		rec.Warnings = append(rec.Warnings, fmt.Sprintf(
+			"at T = %s an outage shorter than T - p - 2 s expired a session: the interval there is the union bound over both kinds of outage, not the tighter one", secs(t.Seconds())))
+	}
+}
+
+// monotone makes the explored curve fall with T, as the expected expiry
+// rate does (a longer timeout expires no session that a shorter one keeps,
+// over random ping and bucket phases). Shared episodes make the estimates
+// nearly monotone already; what remains (an episode whose bucket grace or
+// reconnection lands differently at two close timeouts) is removed by the
+// isotonic (pool-adjacent-violators) fit of the estimates, weighted by
+// episodes, and by monotone envelopes of the bounds: an upper bound at T
+// holds for every longer timeout, a lower bound for every shorter one.
+// Verdicts follow the envelopes; the answer, the smallest timeout that
+// meets the target, cannot change (the bisection never saw a shorter one
+// meet). It returns how many estimates moved.
+func monotone(rec *Recommendation) int {
+	metrics := []string{MetricExpiryPerOutage, MetricExpiryRate}
+	moved := 0
+	for _, name := range metrics {
+		var idx []int
+		var y, w []float64
+		for i, c := range rec.Candidates { // sorted by timeout
+			if m, ok := c.Metric(name); ok {
+				idx = append(idx, i)
+				y = append(y, m.Estimate)
+				w = append(w, float64(max(c.Replications, 1)))
+			}
+		}
+		fit := isotonicDecreasing(y, w)
+		lowest := math.Inf(1)
+		for k, i := range idx {
+			m := metricPtr(&rec.Candidates[i], name)
+			if fit[k] != m.Estimate {
+				if name == rec.Target.Metric {
+					moved++
+				}
+				m.Estimate = fit[k]
+			}
+			lowest = math.Min(lowest, m.Upper)
+			m.Upper = lowest
+		}
+		highest := math.Inf(-1)
+		for k := len(idx) - 1; k >= 0; k-- {
+			m := metricPtr(&rec.Candidates[idx[k]], name)
+			highest = math.Max(highest, m.Lower)
+			m.Lower = highest
+		}
+	}
 	for i := range rec.Candidates {
 		c := &rec.Candidates[i]
 		if c.Verdict == VerdictBaseline {
 			continue
 		}
-		m, _ := c.Metric(r.opts.Target.Metric)
-		if prev != nil {
-			pm, _ := prev.Metric(r.opts.Target.Metric)
-			if m.Estimate > pm.Estimate {
-				rec.Warnings = append(rec.Warnings, fmt.Sprintf("the estimate rises from %s at T = %s (%d episodes) to %s at T = %s (%d episodes)",
-					sci(pm.Estimate), secs(prev.TimeoutS), prev.Replications, sci(m.Estimate), secs(c.TimeoutS), c.Replications))
-			}
+		m, _ := c.Metric(rec.Target.Metric)
+		switch {
+		case m.Upper <= rec.Target.Value:
+			c.Verdict = VerdictMeets
+		case m.Lower > rec.Target.Value:
+			c.Verdict = VerdictMisses
+		default:
+			c.Verdict = VerdictNotShown
 		}
-		prev = c
 	}
-	for _, t := range sortedDurations(r.rare.warned) {
-		rec.Warnings = append(rec.Warnings, fmt.Sprintf(
-			"at T = %s an outage shorter than T - p - 2 s expired a session: the interval there is the union bound over both kinds of outage, not the tighter one", secs(t.Seconds())))
+	return moved
+}
+
+func metricPtr(c *Candidate, name string) *Metric {
+	for i := range c.Metrics {
+		if c.Metrics[i].Name == name {
+			return &c.Metrics[i]
+		}
 	}
+	return nil
+}
+
+// isotonicDecreasing is the weighted least-squares non-increasing fit of
+// y (pool adjacent violators).
+func isotonicDecreasing(y, w []float64) []float64 {
+	type block struct {
+		sum, weight float64
+		first, n    int
+	}
+	var bs []block
+	for i := range y {
+		bs = append(bs, block{y[i] * w[i], w[i], i, 1})
+		for len(bs) > 1 {
+			a, b := bs[len(bs)-2], bs[len(bs)-1]
+			if a.sum/a.weight >= b.sum/b.weight {
+				break
+			}
+			bs = append(bs[:len(bs)-2], block{a.sum + b.sum, a.weight + b.weight, a.first, a.n + b.n})
+		}
+	}
+	out := make([]float64, 0, len(y))
+	for _, b := range bs {
+		for j := range b.n {
+			if b.n == 1 {
+				out = append(out, y[b.first+j]) // untouched: the very same value
+				continue
+			}
+			out = append(out, b.sum/b.weight)
+		}
+	}
+	return out
 }
 
 func sortedDurations(m map[time.Duration]bool) []time.Duration {
