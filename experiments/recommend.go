@@ -182,7 +182,7 @@ type RecommendOptions struct {
 	Plain bool
 	// RareBatch and RareMaxEpisodes are the rare-event estimator's first
 	// batch and budget of episodes per pooled point and candidate; default
-	// 2 000 and 8 × RareBatch.
+	// 2 000 and 4 × RareBatch.
 	RareBatch, RareMaxEpisodes int
 	// Progress, when set, is called after each candidate is decided, from
 	// the calling goroutine.

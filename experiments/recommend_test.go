@@ -312,7 +312,8 @@ duration = { law = "exponential", mean = "2s" }
 //     (a false "meets" there needs the upper bound 10 % below the truth:
 //     more than 3 standard errors at the first batch of 2 000 episodes)
 //     and where it is the target / 1.25 plus the search's resolution (the
-//     whole budget of 16 000 episodes shows that: about 5 standard errors);
+//     whole budget of 8 000 episodes shows that unless the estimate is
+//     about 3 standard errors high);
 //   - the curve falls with T among the timeouts that ran the same
 //     episodes, and the answer does not depend on the worker count.
 func TestRecommendSessionDayClosedForm(t *testing.T) {

@@ -51,14 +51,14 @@ import (
 //
 // Stopping rule: as for plain replications, a candidate runs a first batch
 // of episodes per pooled point (RecommendOptions.RareBatch, default 2 000),
-// then doubles them up to RecommendOptions.RareMaxEpisodes (default 16 000)
+// then doubles them up to RecommendOptions.RareMaxEpisodes (default 8 000)
 // until its interval is decided. A candidate starts with as many episodes
 // as the candidates before it reached: the bisection's last steps, near
 // the answer, all run the same (largest) set of episodes.
 
 // RareTailFactor places the shared proposal's threshold: S(a*) is this
 // many times the per-outage expiry probability the target allows.
-const RareTailFactor = 20
+const RareTailFactor = 10
 
 // Methods of a recommendation.
 const (
@@ -106,7 +106,7 @@ func (r *recommender) setupRare(rec *Recommendation) string {
 		rr.first = 2000
 	}
 	if rr.most <= 0 {
-		rr.most = 8 * rr.first
+		rr.most = 4 * rr.first
 	}
 	rr.most = max(rr.most, rr.first)
 	for _, c := range r.combos {

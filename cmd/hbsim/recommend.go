@@ -55,7 +55,7 @@ func cmdRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	check := fs.Bool("check", false, "verify invariants after every event")
 	plain := fs.Bool("plain", false, "per-session-day targets: simulate plainly even where the rare-event estimator applies")
 	rareBatch := fs.Int("rare-batch", 0, "rare-event estimator: first batch of episodes per point and timeout (default 2000)")
-	rareMax := fs.Int("rare-max-episodes", 0, "rare-event estimator: episodes per point and timeout at most (default 8 x rare-batch)")
+	rareMax := fs.Int("rare-max-episodes", 0, "rare-event estimator: episodes per point and timeout at most (default 4 x rare-batch)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
