@@ -36,14 +36,14 @@ func TestFitChart(t *testing.T) {
 	var eps []fit.Episode
 	for i := range 60 {
 		x := 7 + float64(i%20)*0.4
-		e := fit.Episode{RT: 6.666, Period: 3.333, Lo: x, Hi: x}
+		e := fit.Episode{Detect: 6.666, Period: 3.333, Lo: x, Hi: x}
 		if i%3 == 0 {
 			e.Lo, e.Hi = 6.666, 8.1
 		}
 		eps = append(eps, e)
 	}
 	zk, err := fit.Fit(&fit.Data{Source: fit.SourceZK, Files: []string{"zk.log"}, Episodes: eps,
-		Exposure: []fit.Exposure{{RT: 6.666, Period: 3.333, Seconds: 36000}}})
+		Exposure: []fit.Exposure{{Detect: 6.666, Period: 3.333, Seconds: 36000}}})
 	require.NoError(t, err)
 	p, err = Fit(zk, "outages")
 	render(t, "fit-episodes.png", p, err)

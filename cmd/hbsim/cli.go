@@ -35,8 +35,8 @@ Usage:
   hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief] [--zk-log DIR]
                                   print one run's timeline and outcome, or write it as
                                   ZooKeeper client/server logs and GC logs in DIR
-  hbsim fit FILE... [--format auto|csv|zk|gc] [--transport tcp|ideal] [--kind KIND]
-                  [--law LAW] [--every D] [--raw] [--out DIR]
+  hbsim fit FILE... [--format auto|csv|zk|gc] [--transport tcp|ideal] [--syn-schedule S]
+                  [--rto D] [--no-tlp] [--kind KIND] [--law LAW] [--every D] [--raw] [--out DIR]
                                   fit outage or pause laws to durations, ZooKeeper client
                                   logs or GC logs; print a [[fault]] table and draw fit.png
   hbsim timeline NAME|FILE.toml [--point P] [--replication R] [--from T --to T] -o FILE.png

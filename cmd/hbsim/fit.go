@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"hbsim/experiments"
 	"hbsim/experiments/fit"
@@ -29,6 +30,8 @@ func cmdFit(args []string, stdout io.Writer) error {
 	format := fs.String("format", "auto", "input format: auto, csv, zk (ZooKeeper client log) or gc (JVM GC log)")
 	transport := fs.String("transport", "tcp", "how ZooKeeper reconnections date an outage's end: tcp (SYN retransmissions) or ideal")
 	syn := fs.String("syn-schedule", "classic", "with --transport tcp: the SYN retransmission schedule, classic (1, 3, 7 s...) or linear (Linux >= 6.5)")
+	rto := fs.Duration("rto", 200*time.Millisecond, "with --transport tcp: a lost ping's first retransmission timeout (rto_min plus the round trip)")
+	noTLP := fs.Bool("no-tlp", false, "with --transport tcp: the kernel sends no tail loss probe (retransmissions at rto, 3 rto, 7 rto...)")
 	kind := fs.String("kind", "", "the [[fault]] kind (default outage, client-pause for GC logs)")
 	lawName := fs.String("law", "", "write the [[fault]] with this law instead of the chosen one")
 	every := fs.Duration("every", 0, "mean time between episodes for the [[fault]] when the input has no start times")
@@ -65,6 +68,10 @@ func cmdFit(args []string, stdout io.Writer) error {
 	if *every < 0 {
 		return usagef("fit: --every must not be negative")
 	}
+	if *rto <= 0 {
+		return usagef("fit: --rto must be positive")
+	}
+	opts.RTO, opts.NoTLP = rto.Seconds(), *noTLP
 	files, err := expandFiles(pos)
 	if err != nil {
 		return err

@@ -287,8 +287,8 @@ func episodeNLL(eps []Episode) objective {
 		var last group
 		norm := math.NaN()
 		for _, e := range eps {
-			if g := (group{e.RT, e.Period}); g != last || math.IsNaN(norm) {
-				last, norm = g, l.survivalX(e.RT, e.Period)
+			if g := (group{e.Detect, e.Period}); g != last || math.IsNaN(norm) {
+				last, norm = g, l.survivalX(e.Detect, e.Period)
 			}
 			v := l.episodeLogLik(e, norm)
 			if math.IsInf(v, -1) {
@@ -311,7 +311,7 @@ func episodeStarts(k Kind, eps []Episode) [][]float64 {
 		if math.IsInf(e.Hi, 1) {
 			mid = e.Lo + e.Period
 		}
-		ys[i] = math.Max(mid-e.Period/2, 0.05*e.RT)
+		ys[i] = math.Max(mid-e.Period/2, 0.05*e.Detect)
 	}
 	s := completeStart(k, ys)
 	starts := [][]float64{s}

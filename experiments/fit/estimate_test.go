@@ -95,7 +95,7 @@ func simEpisodes(r *rand.Rand, l law, rt float64, n int) []Episode {
 		if x <= rt {
 			continue
 		}
-		e := Episode{RT: rt, Period: p}
+		e := Episode{Detect: rt, Period: p}
 		prevEnd := rt
 		c := rt + 1.1 + r.Float64()
 		for {

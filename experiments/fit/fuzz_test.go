@@ -41,7 +41,7 @@ func FuzzRead(f *testing.F) {
 				require.False(t, math.IsNaN(x) || math.IsInf(x, 0) || x < 0, "%v", x)
 			}
 			for _, e := range d.Episodes {
-				require.True(t, e.Lo > e.RT-1e-9 && e.Lo <= e.Hi, "%+v", e)
+				require.True(t, e.Lo > e.Detect-1e-9 && e.Lo <= e.Hi, "%+v", e)
 				require.False(t, math.IsNaN(e.Lo) || math.IsNaN(e.Hi) || math.IsInf(e.Lo, 0), "%+v", e)
 				require.Positive(t, e.Period, "%+v", e)
 			}

@@ -22,7 +22,7 @@ func episodeGrid(eps []Episode) []float64 {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, e := range eps {
 		xs = append(xs, e.Lo)
-		lo, hi = math.Min(lo, e.RT), math.Max(hi, e.Lo)
+		lo, hi = math.Min(lo, e.Detect), math.Max(hi, e.Lo)
 		if !math.IsInf(e.Hi, 1) {
 			xs = append(xs, e.Hi)
 			hi = math.Max(hi, e.Hi)
@@ -48,7 +48,7 @@ func episodeCDFs(eps []Episode, l law, grid []float64) (emp, empLeft, model []fl
 	counts := map[key]int{}
 	var keys []key
 	for _, e := range eps {
-		k := key{e.RT, e.Period}
+		k := key{e.Detect, e.Period}
 		if _, ok := sx[k]; !ok {
 			s := make([]float64, len(grid))
 			for i, x := range grid {
@@ -79,7 +79,7 @@ func episodeCDFs(eps []Episode, l law, grid []float64) (emp, empLeft, model []fl
 			}
 			continue
 		}
-		k := key{e.RT, e.Period}
+		k := key{e.Detect, e.Period}
 		s := sx[k]
 		slo, shi := l.survivalX(e.Lo, e.Period), 0.0
 		if !math.IsInf(e.Hi, 1) {

@@ -62,13 +62,17 @@ type Arrivals struct {
 // The outage started A after that instant, A uniform on [0, Period) (an
 // outage starts at a random point of the ping cycle, zk-semantics §1.4),
 // and lasted D, so it ended at X = A + D. The client noticed it only
-// because X > RT, and learned when it ended only from its reconnection:
+// because X > Detect — its read timeout rt when the client hears again the
+// instant the outage ends (the ideal transport); over TCP, the time of the
+// last retransmission of the lost ping before rt, since an outage that ends
+// after it is heard of only at the next one, too late (zk-semantics §1.6,
+// DetectTCP) — and learned when it ended only from its reconnection:
 // X lies in (Lo, Hi], or is exactly Lo when Lo == Hi.
 type Episode struct {
 	File    string
 	Line    int    // the line of the read timeout
 	Session string // "0x1"
-	RT      float64
+	Detect  float64
 	Period  float64
 	Lo, Hi  float64
 	// Raw is the disconnection as a naive reading sees it: from the read
@@ -80,21 +84,22 @@ type Episode struct {
 // Exact reports whether the episode's outage end is known exactly.
 func (e Episode) Exact() bool { return e.Lo == e.Hi }
 
-// Exposure is connected time of clients whose read timeout was RT.
+// Exposure is connected time of clients that noticed outages ending more
+// than Detect after they last heard (see Episode).
 type Exposure struct {
-	RT, Period float64
-	Seconds    float64
+	Detect, Period float64
+	Seconds        float64
 }
 
 // addExposure adds s seconds of connected time at rt, p.
-func addExposure(xs []Exposure, rt, p, s float64) []Exposure {
+func addExposure(xs []Exposure, detect, p, s float64) []Exposure {
 	for i := range xs {
-		if xs[i].RT == rt && xs[i].Period == p {
+		if xs[i].Detect == detect && xs[i].Period == p {
 			xs[i].Seconds += s
 			return xs
 		}
 	}
-	return append(xs, Exposure{RT: rt, Period: p, Seconds: s})
+	return append(xs, Exposure{Detect: detect, Period: p, Seconds: s})
 }
 
 // survivalX is P(X > x) for X = A + D, A ~ U[0, p): (1/p) ∫_{x-p}^{x} S(y) dy.
@@ -120,7 +125,7 @@ func (l law) probX(lo, hi, p float64) float64 {
 }
 
 // episodeLogLik is the log-likelihood of one episode: the observed part of
-// X given that the client noticed the outage (X > RT).
+// X given that the client noticed the outage (X > Detect).
 func (l law) episodeLogLik(e Episode, norm float64) float64 {
 	var v float64
 	if e.Exact() {
@@ -132,4 +137,36 @@ func (l law) episodeLogLik(e Episode, norm float64) float64 {
 		return math.Inf(-1)
 	}
 	return math.Log(v) - math.Log(norm)
+}
+
+// DetectTCP is when a client with read timeout rt and ping period p
+// notices an outage over TCP: its ping (or the server's reply) sent at p
+// is lost and retransmitted at p + o_k, o the retransmission offsets
+// (seconds after the original); an outage that ends before the last of
+// those at or before rt is heard of in time, one that ends after it is not.
+func DetectTCP(rt, p float64, offsets []float64) float64 {
+	last := 0.0
+	for _, o := range offsets {
+		if p+o <= rt {
+			last = o
+		}
+	}
+	return p + last
+}
+
+// Retransmits are the offsets, in seconds after the original, at which a
+// Linux sender resends a lost segment with its first RTO rto: with the tail
+// loss probe (tcp_early_retrans=3, the default since 3.10) at rto, 2·rto,
+// 4·rto, ...; without it at rto, 3·rto, 7·rto, ... (zk-semantics §1.6).
+func Retransmits(rto float64, tlp bool) []float64 {
+	var out []float64
+	for k, at := 0, 0.0; at < 600; k++ {
+		if tlp {
+			at = rto * math.Pow(2, float64(k))
+		} else {
+			at = rto * (math.Pow(2, float64(k+1)) - 1)
+		}
+		out = append(out, at)
+	}
+	return out
 }

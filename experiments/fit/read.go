@@ -95,7 +95,7 @@ func Merge(ds []*Data) (*Data, error) {
 		out.Arrivals = append(out.Arrivals, d.Arrivals...)
 		out.Episodes = append(out.Episodes, d.Episodes...)
 		for _, x := range d.Exposure {
-			out.Exposure = addExposure(out.Exposure, x.RT, x.Period, x.Seconds)
+			out.Exposure = addExposure(out.Exposure, x.Detect, x.Period, x.Seconds)
 		}
 		out.Notes = append(out.Notes, d.Notes...)
 	}

@@ -36,7 +36,7 @@ func TestReadZK38(t *testing.T) {
 		got := ideal.Episodes[i]
 		assert.Equal(t, w.Line, got.Line, "episode %d", i)
 		assert.Equal(t, w.Session, got.Session, "episode %d", i)
-		assert.InDelta(t, 6.666, got.RT, 1e-9)
+		assert.InDelta(t, 6.666, got.Detect, 1e-9)
 		assert.InDelta(t, 3.333, got.Period, 1e-9)
 		assert.InDelta(t, w.Lo, got.Lo, 1e-9, "episode %d", i)
 		assert.InDelta(t, w.Hi, got.Hi, 1e-9, "episode %d", i)
@@ -62,7 +62,10 @@ func TestReadZK34(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, d.Episodes, 1)
 	e := d.Episodes[0]
-	assert.InDelta(t, 20.0, e.RT, 1e-9)
+	// rt = 20 s, p = 10 s: the ping lost at +10 s is resent at +10.2,
+	// 10.4, ..., 16.4, 22.8 s (tail loss probe, RTO 0.2 s): an outage
+	// ending after 16.4 s is heard of too late.
+	assert.InDelta(t, 16.4, e.Detect, 1e-9)
 	assert.InDelta(t, 10.0, e.Period, 1e-9)
 	// The SYN went out at +1.7 s and connected 3.001 s later: carried by
 	// the retransmission at +3 s, so the outage ended after the one at +1 s.
@@ -92,7 +95,7 @@ func TestReadZK39(t *testing.T) {
 	require.Len(t, d.Episodes, 1)
 	e := d.Episodes[0]
 	assert.True(t, e.Expired)
-	assert.InDelta(t, 6.0, e.RT, 1e-9)
+	assert.InDelta(t, 6.0, e.Detect, 1e-9)
 	assert.InDelta(t, 4.5+6.0, e.Lo, 1e-9, "the connect timeout at +4.5 s: the outage lasted at least that")
 	assert.True(t, math.IsInf(e.Hi, 1), "right-censored")
 }
@@ -194,6 +197,20 @@ func TestMergeRefusesMixedSources(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Merge([]*Data{a, b})
 	assert.EqualError(t, err, "fit: b.csv is a CSV of durations but a.log is a ZooKeeper client log: fit one kind of input at a time")
+}
+
+// The detection threshold over TCP is the last retransmission of the
+// lost ping before the read timeout (zk-semantics §1.6).
+func TestDetectTCP(t *testing.T) {
+	t.Parallel()
+	assert.InDeltaSlice(t, []float64{0.2, 0.4, 0.8, 1.6, 3.2}, Retransmits(0.2, true)[:5], 1e-12)
+	assert.InDeltaSlice(t, []float64{0.2, 0.6, 1.4, 3.0, 6.2}, Retransmits(0.2, false)[:5], 1e-12)
+	assert.InDelta(t, 3.333+3.2, DetectTCP(6.666, 3.333, Retransmits(0.2, true)), 1e-12)
+	assert.InDelta(t, 3.333+3.0, DetectTCP(6.666, 3.333, Retransmits(0.2, false)), 1e-12)
+	assert.InDelta(t, 10+6.4, DetectTCP(20, 10, Retransmits(0.2, true)), 1e-12)
+	assert.InDelta(t, 0.5, DetectTCP(0.6, 0.5, Retransmits(0.2, true)), 1e-12, "no retransmission before rt: every outage past the ping")
+	ideal := Options{Transport: TransportIdeal}
+	assert.Equal(t, 6.666, ideal.detect(6.666, 3.333))
 }
 
 func TestParseDuration(t *testing.T) {

@@ -125,7 +125,7 @@ func (r *Result) fitEpisodes(d *Data) error {
 			r.Expired++
 		}
 	}
-	r.Model = "outage lengths D behind the disconnections: the client noticed an outage only when it ended more than rt after it last heard from the server (X = A + D > rt, A uniform over the ping cycle), and its reconnection dates the end of the outage exactly or within an interval"
+	r.Model = "outage lengths D behind the disconnections: the client noticed an outage only when it ended too late to be heard of before its read timeout rt (X = A + D > rt, or over TCP after the last retransmission of the lost ping before rt; A uniform over the ping cycle), and its reconnection dates the end of the outage exactly or within an interval"
 	for _, k := range Parametric {
 		r.Candidates = append(r.Candidates, fitEpisodes(k, d.Episodes))
 	}
@@ -209,7 +209,7 @@ func episodeEvery(eps []Episode, exposure []Exposure, e Estimate) *Param {
 		l := lawOf(e.Law, x)
 		var s float64
 		for _, ex := range exposure {
-			s += ex.Seconds * l.survivalX(ex.RT, ex.Period)
+			s += ex.Seconds * l.survivalX(ex.Detect, ex.Period)
 		}
 		return math.Log(s)
 	}

@@ -61,6 +61,25 @@ var (
 type Options struct {
 	Transport Transport
 	SYN       SYNSchedule // TransportTCP only; default SYNClassic
+	// RTO is the first retransmission timeout of a lost ping, seconds
+	// (TransportTCP only; default 0.2: Linux's rto_min and a LAN round
+	// trip), and NoTLP says the kernel sends no tail loss probe: together
+	// they place the retransmissions that decide which outages the client
+	// notices (DetectTCP).
+	RTO   float64
+	NoTLP bool
+}
+
+// detect is the client's detection threshold under o (see Episode).
+func (o Options) detect(rt, p float64) float64 {
+	if o.Transport == TransportIdeal {
+		return rt
+	}
+	rto := o.RTO
+	if rto <= 0 {
+		rto = 0.2
+	}
+	return DetectTCP(rt, p, Retransmits(rto, !o.NoTLP))
 }
 
 // Message fragments.
@@ -336,7 +355,7 @@ func (r *zkReader) timedOut(n int, t, idle int64, sid string, sessionWording boo
 		if sid != r.session && sid != "0" {
 			return r.mixed(n, sid)
 		}
-		r.exposure = addExposure(r.exposure, rtOf(r.timeout), periodOf(r.timeout), float64(t-r.connectedAt)/1000)
+		r.addExposure(float64(t-r.connectedAt) / 1000)
 		r.ep = &zkEpisode{line: n, session: r.session, detected: t, idle: idle, timeout: r.timeout, end: -1}
 		r.state = zkDisconnected
 	case zkDisconnected:
@@ -439,7 +458,7 @@ func (r *zkReader) endOfStream(n int, t int64, sid string) error {
 		if sid != r.session && sid != "0" {
 			return r.mixed(n, sid)
 		}
-		r.exposure = addExposure(r.exposure, rtOf(r.timeout), periodOf(r.timeout), float64(t-r.connectedAt)/1000)
+		r.addExposure(float64(t-r.connectedAt) / 1000)
 		r.ep = &zkEpisode{line: n, session: r.session, detected: t, timeout: r.timeout, end: -1, byEOF: true}
 		r.state = zkDisconnected
 	case zkDisconnected:
@@ -456,7 +475,7 @@ func (r *zkReader) closed(n int, t int64, sid string) error {
 		if sid != r.session {
 			return r.mixed(n, sid)
 		}
-		r.exposure = addExposure(r.exposure, rtOf(r.timeout), periodOf(r.timeout), float64(t-r.connectedAt)/1000)
+		r.addExposure(float64(t-r.connectedAt) / 1000)
 	case zkDisconnected:
 		if sid != r.session {
 			return r.mixed(n, sid)
@@ -469,7 +488,7 @@ func (r *zkReader) closed(n int, t int64, sid string) error {
 
 func (r *zkReader) initiating(t int64) {
 	if r.state == zkConnected { // a new handle without a close line: the old one ends here
-		r.exposure = addExposure(r.exposure, rtOf(r.timeout), periodOf(r.timeout), float64(t-r.connectedAt)/1000)
+		r.addExposure(float64(t-r.connectedAt) / 1000)
 	}
 	if r.state == zkDisconnected {
 		r.finishEpisode()
@@ -488,7 +507,7 @@ func (r *zkReader) finishEpisode() {
 func (r *zkReader) finish() *Data {
 	switch r.state {
 	case zkConnected:
-		r.exposure = addExposure(r.exposure, rtOf(r.timeout), periodOf(r.timeout), float64(r.last-r.connectedAt)/1000)
+		r.addExposure(float64(r.last-r.connectedAt) / 1000)
 	case zkDisconnected:
 		r.finishEpisode() // right-censored at the end of the file
 	}
@@ -537,6 +556,11 @@ func (e *zkEpisode) failedAttempt() bool {
 	return false
 }
 
+// addExposure adds connected time in seconds at the session's timeout.
+func (r *zkReader) addExposure(s float64) {
+	r.exposure = addExposure(r.exposure, r.opts.detect(rtOf(r.timeout), periodOf(r.timeout)), periodOf(r.timeout), s)
+}
+
 // rtOf and periodOf are the client's read timeout rt = 2T/3 and ping
 // period rt/2 (Java int division, zk-semantics §1.1), in seconds.
 func rtOf(timeout int64) float64     { return float64(timeout*2/3) / 1000 }
@@ -557,14 +581,14 @@ func (r *zkReader) observe(e *zkEpisode, base int64) (Episode, bool) {
 	rt, p := rtOf(e.timeout), periodOf(e.timeout)
 	th := e.detected - e.idle // the client last heard from the server
 	sec := func(ms int64) float64 { return float64(ms-th) / 1000 }
-	ep := Episode{File: r.name, Line: e.line, Session: "0x" + e.session, RT: rt, Period: p, Expired: e.expired}
+	ep := Episode{File: r.name, Line: e.line, Session: "0x" + e.session, Detect: r.opts.detect(rt, p), Period: p, Expired: e.expired}
 	if e.end >= 0 {
 		ep.Raw = float64(e.end-e.detected) / 1000
 	}
 	// The latest moment the outage is known to have lasted to: the end of
 	// the last attempt that timed out (its SYN was held), else the
-	// detection itself.
-	known := rt
+	// detection threshold.
+	known := ep.Detect
 	var conn *zkAttempt
 	for i := range e.attempts {
 		a := &e.attempts[i]
@@ -612,15 +636,15 @@ func (r *zkReader) observe(e *zkEpisode, base int64) (Episode, bool) {
 	return clampEpisode(ep), true
 }
 
-// clampEpisode keeps an observation inside (RT, ∞): a reconnection dated a
-// millisecond early by the log's resolution still means X > RT.
+// clampEpisode keeps an observation inside (Detect, ∞): a reconnection
+// dated a millisecond early by the log's resolution still means X > Detect.
 func clampEpisode(e Episode) Episode {
 	const ms = 0.001
-	if e.Lo <= e.RT {
+	if e.Lo <= e.Detect {
 		if e.Exact() {
-			e.Lo, e.Hi = e.RT+ms, e.RT+ms
+			e.Lo, e.Hi = e.Detect+ms, e.Detect+ms
 		} else {
-			e.Lo = e.RT
+			e.Lo = e.Detect
 		}
 	}
 	if e.Hi < e.Lo+ms && !e.Exact() {

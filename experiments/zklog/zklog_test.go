@@ -215,7 +215,7 @@ func TestWordings(t *testing.T) {
 		require.NoError(t, err, "wording %d:\n%s", w, files[0].Data)
 		require.Len(t, d.Episodes, 1, "wording %d", w)
 		assert.True(t, d.Episodes[0].Expired, "wording %d", w)
-		assert.InDelta(t, 6.666, d.Episodes[0].RT, 1e-9)
+		assert.InDelta(t, 3.333+3.2, d.Episodes[0].Detect, 1e-9, "TCP: the last retransmission before rt")
 		assert.Contains(t, string(files[1].Data), "Expiring session 0x1, timeout of 10000ms exceeded")
 
 		again := New(w, 10*time.Second)
