@@ -20,12 +20,14 @@ import (
 
 // allowed lists, per package, the hbsim packages it may import.
 var allowed = map[string][]string{
-	"clock":       {},
-	"sim":         {"hbsim/clock"},
-	"model":       {"hbsim/clock", "hbsim/sim"},
-	"experiments": {"hbsim/clock", "hbsim/sim", "hbsim/model"},
-	"plots":       {"hbsim/experiments"},
-	"cmd/hbsim":   {"hbsim/clock", "hbsim/model", "hbsim/experiments", "hbsim/plots"},
+	"clock":             {},
+	"sim":               {"hbsim/clock"},
+	"model":             {"hbsim/clock", "hbsim/sim"},
+	"experiments":       {"hbsim/clock", "hbsim/sim", "hbsim/model", "hbsim/experiments/fit"},
+	"experiments/fit":   {}, // reads observations and fits laws: nothing of the simulator
+	"experiments/zklog": {"hbsim/clock", "hbsim/model"},
+	"plots":             {"hbsim/experiments", "hbsim/experiments/fit"},
+	"cmd/hbsim":         {"hbsim/clock", "hbsim/model", "hbsim/experiments", "hbsim/experiments/fit", "hbsim/experiments/zklog", "hbsim/plots"},
 }
 
 // core packages may not touch the wall clock, the OS or global randomness.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,9 +25,9 @@ import (
 //     expiries per session-day = λ·day·P(expire | outage), and
 //     P(at least one within H) = 1 − exp(−λ·P·H). Only P(expire | outage)
 //     needs simulating, one episode at a time: a connected, idle client
-//     whose outage starts at a uniformly random point of its ping cycle and
-//     a random bucket phase, run through the full model until the episode
-//     has resolved.
+//     whose outage starts at a uniformly random point of its ping cycle
+//     (anchored to a tracker touch of its session) and a random bucket
+//     phase, run through the full model until the episode has resolved.
 //  2. Importance sampling of the outage length with likelihood-ratio
 //     weights, as a defensive mixture: each episode draws D from the law f
 //     itself with probability 1/2, and otherwise from f conditioned on
@@ -102,24 +103,66 @@ func rareCheck(cfg model.Config) (model.Fault, float64, error) {
 }
 
 // episodeConfig is one conditioned episode: a single client, connected and
-// idle, hit by one outage of length d at 60 s; its random start offset puts
-// the outage at a uniform point of the ping cycle.
-func episodeConfig(base model.Config, f model.Fault, d time.Duration, seed uint64) model.Config {
+// idle, hit by one outage of length dr.d that starts dr.phase of a ping
+// period after a tracker touch of its session, shortly after 60 s.
+// Anchoring the outage to the ping cycle by a fraction (rather than by a
+// random start time) is what lets every candidate timeout share the
+// episode: at each T the outage starts at the same point of its cycle.
+func episodeConfig(base model.Config, f model.Fault, dr rareDraw) model.Config {
 	cfg := base.Defaults()
 	t := cfg.Server.Negotiate(cfg.Client.SessionTimeout)
-	cfg.Seed = seed
+	p := model.PingPeriod(t)
+	d := clock.FromSeconds(dr.d)
+	cfg.Seed = dr.seed
 	cfg.Clients = 1
 	cfg.DeadClientProbe = false
 	start := time.Minute
-	cfg.Horizon = start + d + t + 2*cfg.Server.TickTime + 30*time.Second
+	cfg.Horizon = start + p + d + t + 2*cfg.Server.TickTime + 30*time.Second
 	f.Target.Client = 0
 	f.Target.Shared = false
 	f.Arrival = model.Scripted
 	f.At = []time.Duration{start}
-	f.PhaseSet = false
+	f.PhaseSet = true
+	f.Phase = time.Duration(dr.phase * float64(p))
 	f.Duration = model.Fixed(d)
 	cfg.Faults = []model.Fault{f}
 	return cfg
+}
+
+// rareDraw is one episode's random numbers: its seed (every draw of its run
+// comes from it), its outage length, the likelihood-ratio weight of that
+// length, and where in the ping cycle the outage starts. They depend on the
+// episode's number, the point (or pooled point) and the proposal, never on
+// the session timeout: candidate timeouts share them (common random
+// numbers).
+type rareDraw struct {
+	seed   uint64
+	d      float64 // outage length, seconds
+	weight float64 // f/q at d
+	long   bool    // d > a: the proposal's conditioned part covers it
+	phase  float64 // in [0, 1)
+}
+
+// drawEpisode draws episode i of point index from the defensive mixture
+// q = f/2 + f(·|D > a)/2, tail = S(a).
+func drawEpisode(seed uint64, index, i int, law model.Law, a, tail float64) rareDraw {
+	es := ReplicationSeed(seed^rareSalt, index, i)
+	r := sim.Stream(es, "rare-proposal", 0)
+	var x float64
+	if r.IntN(2) == 0 || tail <= 0 {
+		x = law.Quantile(r.Float64()) // from f
+	} else {
+		lo := law.CDF(a) // from f conditioned on D > a
+		x = law.Quantile(lo + (1-lo)*r.Float64())
+	}
+	dr := rareDraw{seed: es, d: x, weight: 1, phase: r.Float64()}
+	switch {
+	case tail > 0 && x > a:
+		dr.weight, dr.long = 1/(0.5+0.5/tail), true
+	case tail > 0:
+		dr.weight = 2
+	}
+	return dr
 }
 
 // episodeResult is one sampled episode.
@@ -160,7 +203,7 @@ func RunRare(ctx context.Context, s *Spec, opts RareOptions) (*Result, map[int]R
 	for _, p := range points {
 		f, rho, err := rareCheck(p.Config)
 		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("point %d: %v; simulated plainly instead", p.Index, err))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %v; simulated plainly instead", PointLabel(p.Params), strings.TrimPrefix(err.Error(), "experiments: ")))
 			plain = append(plain, p.Index)
 			res.Points = append(res.Points, PointResult{})
 			continue
@@ -273,27 +316,11 @@ func rareBatch(ctx context.Context, seed uint64, p Point, f model.Fault, a, tail
 const rareSalt = 0x7261726565766e74
 
 func rareEpisode(seed uint64, p Point, f model.Fault, a, tail float64, i int, check bool) episodeResult {
-	es := ReplicationSeed(seed^rareSalt, p.Index, i)
-	r := sim.Stream(es, "rare-proposal", 0)
-	var x float64
-	if r.IntN(2) == 0 || tail <= 0 {
-		x = f.Duration.Quantile(r.Float64()) // from f
-	} else {
-		lo := f.Duration.CDF(a) // from f conditioned on D > a
-		x = f.Duration.Quantile(lo + (1-lo)*r.Float64())
-	}
-	w := 1.0 // tail == 0: every draw came from f itself
-	switch {
-	case tail > 0 && x > a:
-		w = 1 / (0.5 + 0.5/tail)
-	case tail > 0:
-		w = 2
-	}
-	d := clock.FromSeconds(x)
-	cfg := episodeConfig(p.Config, f, d, es)
+	dr := drawEpisode(seed, p.Index, i, f.Duration, a, tail)
+	cfg := episodeConfig(p.Config, f, dr)
 	st, err := model.Run(cfg, model.Options{Check: check})
 	if err != nil {
-		return episodeResult{err: &ReplicationError{Point: p.Index, Replication: i, Seed: es, Err: err}}
+		return episodeResult{err: &ReplicationError{Point: p.Index, Replication: i, Seed: dr.seed, Err: err}}
 	}
-	return episodeResult{weight: w, expired: st.ExpiredExposures > 0}
+	return episodeResult{weight: dr.weight, expired: st.ExpiredExposures > 0}
 }

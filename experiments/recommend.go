@@ -177,6 +177,13 @@ type RecommendOptions struct {
 	MaxReplications int
 	Workers         int  // parallel replications; <= 0 means GOMAXPROCS
 	Check           bool // verify invariants after every event
+	// Plain forces plain simulation for a per-session-day target, where
+	// the rare-event estimator would apply (recommendrare.go).
+	Plain bool
+	// RareBatch and RareMaxEpisodes are the rare-event estimator's first
+	// batch and budget of episodes per pooled point and candidate; default
+	// 2 000 and 4 × RareBatch.
+	RareBatch, RareMaxEpisodes int
 	// Progress, when set, is called after each candidate is decided, from
 	// the calling goroutine.
 	Progress func(c Candidate)
@@ -206,6 +213,17 @@ type Recommendation struct {
 	HorizonS          float64 `json:"horizon_s"`
 	Batch             int     `json:"batch"`
 	MaxReplications   int     `json:"max_replications"`
+	// Method is RecommendPlain or RecommendRare; MethodNote says why.
+	Method     string `json:"method"`
+	MethodNote string `json:"method_note"`
+	// The rare-event estimator's batches, per pooled point and candidate,
+	// and the episodes it ran in total.
+	RareBatch       int `json:"rare_batch,omitempty"`
+	RareMaxEpisodes int `json:"rare_max_episodes,omitempty"`
+	Episodes        int `json:"episodes,omitempty"`
+	// Isotonic counts the estimates the monotone fit of the rare-event
+	// curve moved (recommendrare.go).
+	Isotonic int `json:"isotonic_adjusted,omitempty"`
 	// Candidates are the explored timeouts, sorted by timeout.
 	Candidates []Candidate `json:"candidates"`
 	// Recommended and Baseline index Candidates; -1 when there is none.
@@ -256,7 +274,8 @@ type recState struct {
 	acc      pointAcc
 	reps     int // per combo
 	cand     Candidate
-	searched bool // evaluated by the search, not only as the baseline
+	searched bool      // evaluated by the search, not only as the baseline
+	rare     *rareCand // the rare-event estimator's counts
 }
 
 type recommender struct {
@@ -272,6 +291,7 @@ type recommender struct {
 	total    int
 	feasible bool          // the budget check has run
 	answer   time.Duration // the recommended timeout; 0 when none
+	rare     *rareRec      // the rare-event estimator, when it applies
 }
 
 // Recommend searches the session timeout for the smallest value whose 95 %
@@ -291,6 +311,16 @@ func Recommend(ctx context.Context, s *Spec, opts RecommendOptions) (*Recommenda
 	rec, err := r.setup()
 	if err != nil {
 		return nil, err
+	}
+	if why := r.setupRare(rec); r.rare != nil {
+		rec.Method = RecommendRare
+		rec.MethodNote = "the rare-event estimator's assumptions hold at every pooled point (one outage fault, Poisson arrivals per client, episodes overlapping less than 2 % of the time): expiries per session-day = outages per session-day × P(expire | outage), estimated from single-outage episodes with importance-sampled lengths, the same episodes at every timeout"
+	} else {
+		rec.Method = RecommendPlain
+		rec.MethodNote = "replications of the whole experiment, the same seeds at every timeout"
+		if opts.Target.Metric == MetricExpiryRate {
+			rec.MethodNote = "the rare-event estimator does not apply (" + why + "): " + rec.MethodNote
+		}
 	}
 	if err := r.search(rec); err != nil {
 		return nil, err
@@ -487,6 +517,9 @@ func (r *recommender) evaluate(t time.Duration, search bool) (*recState, error) 
 		r.states[t] = st
 	}
 	st.searched = st.searched || search
+	if r.rare != nil {
+		return st, r.evaluateRare(st, search)
+	}
 	for {
 		if st.reps > 0 {
 			r.judge(st)
@@ -692,6 +725,11 @@ func (r *recommender) finish(rec *Recommendation) error {
 		rec.Candidates = append(rec.Candidates, c)
 	}
 	rec.Replications = r.total
+	if r.rare != nil {
+		rec.Episodes = r.rare.episodes
+		rec.Isotonic = monotone(rec)
+		r.rareWarnings(rec)
+	}
 	if rec.Recommended >= 0 {
 		r.warn(rec, r.answer)
 	}
@@ -796,8 +834,12 @@ func (rec *Recommendation) Text() string {
 	for _, f := range rec.Fixed {
 		fmt.Fprintf(&b, "Fixed %s = %s.\n", f.Key, f.Value)
 	}
-	fmt.Fprintf(&b, "The server negotiates timeouts in [%s, %s] (tickTime %s); searched up to %s in steps of 100 ms (1 %% of T above 10 s).\n\n",
+	fmt.Fprintf(&b, "The server negotiates timeouts in [%s, %s] (tickTime %s); searched up to %s in steps of 100 ms (1 %% of T above 10 s).\n",
 		secs(rec.MinTimeoutS), secs(rec.MaxTimeoutS), secs(rec.TickTimeS), secs(rec.CeilingS))
+	if rec.Method != "" {
+		fmt.Fprintf(&b, "Method: %s: %s.\n", rec.Method, rec.MethodNote)
+	}
+	b.WriteByte('\n')
 
 	var base *Candidate
 	if rec.Baseline >= 0 {
@@ -850,10 +892,20 @@ func (rec *Recommendation) Text() string {
 		fmt.Fprintf(&b, "Warning: %s.\n", w)
 	}
 
-	fmt.Fprintf(&b, "\nExplored %d timeouts with %d replications (seed %d), in batches of %d doubling up to %d per point:\n",
-		len(rec.Candidates), rec.Replications, rec.Seed, rec.Batch, rec.MaxReplications)
+	unit := "replications/point"
+	if rec.Method == RecommendRare {
+		unit = "episodes/point"
+		fmt.Fprintf(&b, "\nExplored %d timeouts with %d single-outage episodes (seed %d), in batches of %d doubling up to %d per point, the same episodes at every timeout:\n",
+			len(rec.Candidates), rec.Episodes, rec.Seed, rec.RareBatch, rec.RareMaxEpisodes)
+	} else {
+		fmt.Fprintf(&b, "\nExplored %d timeouts with %d replications (seed %d), in batches of %d doubling up to %d per point:\n",
+			len(rec.Candidates), rec.Replications, rec.Seed, rec.Batch, rec.MaxReplications)
+	}
+	if rec.Isotonic > 0 {
+		fmt.Fprintf(&b, "(%d estimates moved by the monotone fit of the curve: a longer timeout does not expire more sessions)\n", rec.Isotonic)
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "step\tT\t%s [95%% CI]\treplications/point\tverdict\t\n", q.describe())
+	fmt.Fprintf(tw, "step\tT\t%s [95%% CI]\t%s\tverdict\t\n", q.describe(), unit)
 	for i, c := range rec.Candidates {
 		m, _ := c.Metric(q.Metric)
 		v := c.Verdict

@@ -263,3 +263,131 @@ func TestSci(t *testing.T) {
 		assert.Equal(t, want, sci(in), "%v", in)
 	}
 }
+
+// sessionDaySpec is the closed forms' world (§1: ideal transport, no
+// bucket rounding, R = 1 s, zero latency) with per-client Poisson outages
+// of exponential length: expiries per session-day = λ·day·P(expire |
+// outage), P from ExpiryExponential.
+func sessionDaySpec(t *testing.T, seed uint64) *Spec {
+	t.Helper()
+	src := fmt.Sprintf(`
+[experiment]
+seed = %d
+replications = 4
+horizon = "1d"
+clients = 1
+dead_client_probe = false
+
+[server]
+bucket_rounding = false
+connection_reaper = false
+
+[client]
+session_timeout = "10s"
+fixed_reconnect = "1s"
+
+[network]
+transport = "ideal"
+latency = "0s"
+orphan_retransmit = false
+
+[[fault]]
+kind = "outage"
+clients = "all"
+shared = false
+arrival = "poisson"
+every = "6h"
+duration = { law = "exponential", mean = "2s" }
+`, seed)
+	s, err := Parse("sessionday.toml", []byte(src))
+	require.NoError(t, err)
+	return s
+}
+
+// TestRecommendSessionDayClosedForm checks a per-session-day answer of the
+// rare-event estimator against the closed form rate(T) = 4/day ×
+// ExpiryExponential(T, R = 1 s, p, m = 2 s):
+//   - the closed form at the answer lies within the answer's 95 % CI;
+//   - the answer lies between where the closed form is 1.1 × the target
+//     (a false "meets" there needs the upper bound 10 % below the truth:
+//     more than 3 standard errors at the first batch of 2 000 episodes)
+//     and where it is the target / 1.25 plus the search's resolution (the
+//     whole budget of 8 000 episodes shows that unless the estimate is
+//     about 3 standard errors high);
+//   - the curve falls with T among the timeouts that ran the same
+//     episodes, and the answer does not depend on the worker count.
+func TestRecommendSessionDayClosedForm(t *testing.T) {
+	const q, m = 1e-4, 2.0
+	seed := *recommendSeed
+	cf := func(T float64) float64 { return 4 * ExpiryExponential(T, 1, PingPeriod(T), m) }
+	cfT := func(v float64) time.Duration { // the smallest T, whole ms, with cf(T) <= v
+		lo, hi := 1000, 1_000_000
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			if cf(float64(mid)/1000) <= v {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return time.Duration(hi) * time.Millisecond
+	}
+	var answers []float64
+	for _, workers := range []int{2, 1} {
+		rec, err := Recommend(context.Background(), sessionDaySpec(t, seed), RecommendOptions{
+			Target: Target{Metric: MetricExpiryRate, Value: q}, Workers: workers,
+		})
+		require.NoError(t, err, "seed=%d", seed)
+		require.Equal(t, RecommendRare, rec.Method, rec.MethodNote)
+		require.GreaterOrEqual(t, rec.Recommended, 0, "seed=%d: %s", seed, rec.Reason)
+		got := rec.Candidates[rec.Recommended]
+		rate, ok := got.Metric(MetricExpiryRate)
+		require.True(t, ok)
+		answers = append(answers, got.TimeoutS)
+		if workers == 1 {
+			continue
+		}
+		want := cfT(q)
+		lo, hi := cfT(q*1.1), cfT(q/1.25)
+		hi += resolution(hi)
+		t.Logf("seed=%d: recommended %v: %s [%s, %s] after %d episodes; closed form there %s, closed-form answer %v, allowed [%v, %v]",
+			seed, got.Timeout(), sci(rate.Estimate), sci(rate.Lower), sci(rate.Upper), rec.Episodes, sci(cf(got.TimeoutS)), want, lo, hi)
+		assert.True(t, cf(got.TimeoutS) >= rate.Lower && cf(got.TimeoutS) <= rate.Upper,
+			"seed=%d: closed form %s outside the CI [%s, %s] at %v", seed, sci(cf(got.TimeoutS)), sci(rate.Lower), sci(rate.Upper), got.Timeout())
+		assert.True(t, got.Timeout() >= lo && got.Timeout() <= hi, "seed=%d: recommended %v, allowed [%v, %v]", seed, got.Timeout(), lo, hi)
+		assert.LessOrEqual(t, rate.Upper, q)
+		assert.Empty(t, rec.Warnings, "seed=%d", seed)
+		// The explored curve falls with T (candidates are sorted by T).
+		for i := 1; i < len(rec.Candidates); i++ {
+			a, _ := rec.Candidates[i-1].Metric(MetricExpiryRate)
+			b, _ := rec.Candidates[i].Metric(MetricExpiryRate)
+			assert.GreaterOrEqual(t, a.Estimate, b.Estimate, "seed=%d: T = %v then %v", seed, rec.Candidates[i-1].TimeoutS, rec.Candidates[i].TimeoutS)
+			assert.GreaterOrEqual(t, a.Upper, b.Upper, "seed=%d", seed)
+		}
+		txt := rec.Text()
+		assert.Contains(t, txt, "Method: rare-event estimate")
+		assert.Contains(t, txt, "the same episodes at every timeout")
+	}
+	assert.Equal(t, answers[0], answers[1], "seed=%d: the answer depends on the worker count", seed)
+}
+
+// Where the rare-event estimator does not apply, a per-session-day target
+// is simulated plainly, and the output says why.
+func TestRecommendSessionDayFallsBack(t *testing.T) {
+	s := sessionDaySpec(t, 3)
+	s.Replications = 2
+	rec, err := Recommend(context.Background(), s, RecommendOptions{
+		Target: Target{Metric: MetricExpiryRate, Value: 50}, Workers: 2, Plain: true, Batch: 2, MaxReplications: 4,
+	})
+	require.NoError(t, err)
+	assert.Equal(t, RecommendPlain, rec.Method)
+	assert.Contains(t, rec.MethodNote, "--plain")
+	assert.Contains(t, rec.Text(), "Method: plain simulation")
+}
+
+func TestIsotonicDecreasing(t *testing.T) {
+	assert.Equal(t, []float64{5, 3, 2.5, 2.5, 1}, isotonicDecreasing([]float64{5, 3, 2, 3, 1}, []float64{1, 1, 1, 1, 1}))
+	assert.Equal(t, []float64{4, 4, 1}, isotonicDecreasing([]float64{2, 5, 1}, []float64{1, 2, 1}), "weighted: (2 + 10)/3")
+	y := []float64{0.3, 0.1, 0.01}
+	assert.Equal(t, y, isotonicDecreasing(y, []float64{7, 3, 1}), "a monotone curve is left as it is, bit for bit")
+}

@@ -36,18 +36,21 @@ func mustLoad(t *testing.T, path string) *Spec {
 
 func TestExampleFiles(t *testing.T) {
 	wantPoints := map[string]int{
-		"timeout-10s-vs-30s.toml": 6 * 13,
-		"preset-dc-blip.toml":     3,
-		"preset-ec2-flap.toml":    3,
-		"preset-cloud-vm.toml":    3,
-		"preset-jvm-gc.toml":      3,
-		"preset-link-repair.toml": 3,
-		"preset-incident.toml":    3,
-		"rare-30s.toml":           2,
-		"hb-canonical.toml":       1,
-		"mass-expiry.toml":        -1, // owned by the mass-expiry example's own test
-		"leader-failover.toml":    4,
-		"rolling-restart.toml":    4,
+		"timeout-10s-vs-30s.toml":  6 * 13,
+		"preset-dc-blip.toml":      3,
+		"preset-ec2-flap.toml":     3,
+		"preset-cloud-vm.toml":     3,
+		"preset-jvm-gc.toml":       3,
+		"preset-link-repair.toml":  3,
+		"preset-incident.toml":     3,
+		"rare-30s.toml":            2,
+		"hb-canonical.toml":        1,
+		"fit-fleet-lognormal.toml": 1,
+		"fit-fleet-weibull.toml":   1,
+		"fit-gc-pauses.toml":       1,
+		"mass-expiry.toml":         -1, // owned by the mass-expiry example's own test
+		"leader-failover.toml":     4,
+		"rolling-restart.toml":     4,
 	}
 	files, err := filepath.Glob("examples/*.toml")
 	require.NoError(t, err)
@@ -74,8 +77,8 @@ func TestExampleFiles(t *testing.T) {
 				assert.NotEmpty(t, p.Config.Faults, "point %d", i)
 			}
 			axes := s.Axes()
-			if filepath.Base(path) == "hb-canonical.toml" {
-				assert.Empty(t, axes, "the benchmark workload is a single point")
+			if base := filepath.Base(path); base == "hb-canonical.toml" || strings.HasPrefix(base, "fit-") {
+				assert.Empty(t, axes, "the benchmark workload and the fit round trips' fleets are single points")
 				return
 			}
 			require.NotEmpty(t, axes)

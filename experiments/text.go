@@ -2,13 +2,14 @@ package experiments
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"hbsim/experiments/fit"
 )
 
 // ---------------------------------------------------------------------------
@@ -18,44 +19,13 @@ var errMissingUnit = errors.New("missing unit")
 
 // parseDurationText parses a duration as time.ParseDuration does, plus the
 // unit "d" (24 h): "10d", "1d12h", "1.5d". A bare number, even "0", is
-// errMissingUnit.
+// errMissingUnit. It is fit.ParseDuration, which the durations CSV shares.
 func parseDurationText(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
-	if _, err := strconv.ParseFloat(t, 64); err == nil {
+	d, err := fit.ParseDuration(s)
+	if errors.Is(err, fit.ErrMissingUnit) {
 		return 0, errMissingUnit
 	}
-	if strings.Contains(t, "d") {
-		var b strings.Builder
-		i := 0
-		if t != "" && (t[0] == '-' || t[0] == '+') {
-			b.WriteByte(t[0])
-			i = 1
-		}
-		isNum := func(c byte) bool { return c >= '0' && c <= '9' || c == '.' }
-		for i < len(t) {
-			j := i
-			for j < len(t) && isNum(t[j]) {
-				j++
-			}
-			k := j
-			for k < len(t) && !isNum(t[k]) {
-				k++
-			}
-			if t[j:k] == "d" {
-				v, err := strconv.ParseFloat(t[i:j], 64)
-				if err != nil {
-					return 0, fmt.Errorf("invalid duration %q", s)
-				}
-				b.WriteString(strconv.FormatFloat(v*24, 'f', -1, 64))
-				b.WriteString("h")
-			} else {
-				b.WriteString(t[i:k])
-			}
-			i = k
-		}
-		t = b.String()
-	}
-	return time.ParseDuration(t)
+	return d, err
 }
 
 // fmtDur formats a duration without trailing zero units: "1m", "1h30m", "40s".
@@ -163,4 +133,22 @@ func syntaxProblem(path string, err error) Problem {
 		}
 	}
 	return Problem{File: path, Line: pe.Position.Line, Msg: msg, err: err}
+}
+
+// PointLabel names a sweep point by its swept values, as a person reads
+// them: "T = 18 s" for the session timeout, "key = value" for other axes,
+// joined by ", "; "the only point" when nothing is swept.
+func PointLabel(params []Param) string {
+	if len(params) == 0 {
+		return "the only point"
+	}
+	parts := make([]string, len(params))
+	for i, p := range params {
+		if p.Key == "client.session_timeout" {
+			parts[i] = "T = " + secs(p.Numeric)
+			continue
+		}
+		parts[i] = p.Key + " = " + p.Value
+	}
+	return strings.Join(parts, ", ")
 }

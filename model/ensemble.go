@@ -681,7 +681,7 @@ func (w *World) dropDeferred(evs []sim.Event) {
 		switch evs[i].Kind {
 		case evServerRead:
 			w.unref(evs[i].A)
-		case evQuorum:
+		case evQuorumRead:
 			w.freeQmsg(int32(evs[i].X))
 		}
 	}

@@ -100,7 +100,48 @@ func (w *World) quorumSend(from, to int32, m qmsg) {
 		w.holdQ(pair, i, m.sent)
 		return
 	}
-	w.eng.Post(sim.Event{At: m.sent.Add(w.cfg.Server.QuorumLatency), Kind: evQuorum, X: uint64(i)})
+	w.postQ(i, m.sent.Add(w.cfg.Server.QuorumLatency))
+}
+
+// postQ schedules message i's arrival at at. The messages one event sends
+// share one arrival event (a leader's pings to every follower, their
+// replies), which then hands each to onQuorum in the order sent: the same
+// order as one event each, in fewer events.
+func (w *World) postQ(i int32, at clock.Time) {
+	if k := w.qbOpen; k >= 0 && w.qbatches[k].at == at {
+		w.qbatches[k].msgs = append(w.qbatches[k].msgs, i)
+		return
+	}
+	var k int32
+	if n := len(w.qbfree); n > 0 {
+		k = w.qbfree[n-1]
+		w.qbfree = w.qbfree[:n-1]
+	} else {
+		k = int32(len(w.qbatches))
+		w.qbatches = append(w.qbatches, qbatch{})
+	}
+	w.qbatches[k].at = at
+	w.qbatches[k].msgs = append(w.qbatches[k].msgs[:0], i)
+	w.qbOpen = k
+	w.eng.Post(sim.Event{At: at, Kind: evQuorum, X: uint64(k)})
+}
+
+// qbatch is the messages that arrive together at one event.
+type qbatch struct {
+	at   clock.Time
+	msgs []int32
+}
+
+// onQuorumBatch hands every message of batch k to onQuorum.
+func (w *World) onQuorumBatch(k int32) {
+	b := &w.qbatches[k]
+	msgs := b.msgs
+	b.msgs = nil
+	for _, i := range msgs {
+		w.onQuorum(i)
+	}
+	w.qbatches[k].msgs = msgs[:0]
+	w.qbfree = append(w.qbfree, k)
 }
 
 func (w *World) newQmsg(m qmsg) int32 {
@@ -160,7 +201,7 @@ func (w *World) onQuorum(i int32) {
 	}
 	if srv.paused > 0 {
 		m.deferred = true
-		srv.deferred = append(srv.deferred, sim.Event{Kind: evQuorum, X: uint64(i)})
+		srv.deferred = append(srv.deferred, sim.Event{Kind: evQuorumRead, X: uint64(i)})
 		return
 	}
 	w.quorumReceive(m)
@@ -203,7 +244,7 @@ func (w *World) onQuorumRelease(pair int32) {
 	now := w.eng.Now()
 	for _, i := range w.qheld[pair] {
 		w.qmsgs[i].sent = now
-		w.eng.Post(sim.Event{At: now.Add(w.cfg.Server.QuorumLatency), Kind: evQuorum, X: uint64(i)})
+		w.postQ(i, now.Add(w.cfg.Server.QuorumLatency))
 	}
 	w.qheld[pair] = w.qheld[pair][:0]
 }

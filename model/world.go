@@ -55,6 +55,9 @@ type World struct {
 	qcutN           int32          // cuts in force on any link
 	qheld           [][]int32      // by (from, to): messages a cut link holds, in order
 	qheldSince      []clock.Time   // by (from, to): when the first held one was lost
+	qbatches        []qbatch       // messages arriving together, by index
+	qbfree          []int32        // free indices of qbatches
+	qbOpen          int32          // the batch the current event's sends join, -1 for none
 	touchPool       [][]touchEntry // drained touch batches, reused
 	spareEvents     []sim.Event    // a drained deferred-input buffer, reused
 	leaderlessSince clock.Time     // clock.Never while some leader serves
@@ -142,6 +145,7 @@ const (
 	evDeadline
 	evServerRead
 	evQuorum
+	evQuorumRead
 	evQuorumRelease
 	evElectWake
 	evLeadTick
@@ -179,7 +183,7 @@ func Recycle(old *World, cfg Config, opts Options) (*World, error) {
 		eng: w.eng, net: w.net, clients: w.clients, rngs: w.rngs, rands: w.rands, effects: w.effects,
 		servers: w.servers, conns: w.conns, sessions: w.sessions, faults: w.faults, waiters: w.waiters[:0],
 		expired: w.expired[:0], freeConns: w.freeConns[:0], lostPool: w.lostPool,
-		qmsgs: w.qmsgs[:0], qfree: w.qfree[:0], qcut: w.qcut, qconn: w.qconn, qheld: w.qheld, qheldSince: w.qheldSince,
+		qmsgs: w.qmsgs[:0], qfree: w.qfree[:0], qbatches: w.qbatches[:0], qbfree: w.qbfree[:0], qbOpen: -1, qcut: w.qcut, qconn: w.qconn, qheld: w.qheld, qheldSince: w.qheldSince,
 		touchPool: w.touchPool, spareEvents: w.spareEvents, rateSec: w.rateSec, rateN: w.rateN, rolls: w.rolls,
 		leaderlessSince: clock.Never, curEpisode: -1}
 	if w.eng == nil {
@@ -375,6 +379,7 @@ func (w *World) tracef(actor, event, format string, a ...any) {
 
 // Handle implements sim.Handler.
 func (w *World) Handle(e *sim.Event) {
+	w.qbOpen = -1 // sends of this event share a new arrival batch
 	now := e.At
 	switch e.Kind {
 	case evClientStart:
@@ -415,6 +420,9 @@ func (w *World) Handle(e *sim.Event) {
 		w.onSYNRetry(e.A)
 		w.unref(e.A)
 	case evQuorum:
+		w.onQuorumBatch(int32(e.X))
+	case evQuorumRead:
+		// A message a paused server's kernel buffered, read on resume.
 		w.onQuorum(int32(e.X))
 	case evQuorumRelease:
 		w.onQuorumRelease(e.A)

@@ -28,13 +28,19 @@ Usage:
                                   run an experiment: table on stdout, CSV, JSON and PNG charts in DIR
   hbsim merge FILE.toml SHARD|DIR... [--out DIR] [--seed S]
                                   fold the shards of "run --shard" into the unsharded outputs
-  hbsim recommend FILE.toml --target RATE/outage|RATE/session-day [--at KEY=VALUE] [--out DIR]
+  hbsim recommend FILE.toml --target RATE/outage|RATE/session-day [--at KEY=VALUE] [--out DIR] [--plain]
                                   the smallest session timeout that meets an expiry target, and its cost
+                                  (per session-day: the rare-event estimator where its assumptions hold)
   hbsim rare FILE.toml [--target 0.1] [--out DIR]
                                   rare-event estimate of expiry (conditioning + importance sampling)
   hbsim validate FILE.toml        check an experiment file and list its sweep points
-  hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief]
-                                  print one run's timeline and outcome
+  hbsim trace NAME|FILE.toml [--point P] [--replication R] [--brief] [--zk-log DIR]
+                                  print one run's timeline and outcome, or write it as
+                                  ZooKeeper client/server logs and GC logs in DIR
+  hbsim fit FILE... [--format auto|csv|zk|gc] [--transport tcp|ideal] [--syn-schedule S]
+                  [--rto D] [--no-tlp] [--kind KIND] [--law LAW] [--every D] [--raw] [--out DIR]
+                                  fit outage or pause laws to durations, ZooKeeper client
+                                  logs or GC logs; print a [[fault]] table and draw fit.png
   hbsim timeline NAME|FILE.toml [--point P] [--replication R] [--from T --to T] -o FILE.png
                                   draw one run: client states, pings, deadlines, faults, decisive events
   hbsim scenarios                 list the built-in scenarios
@@ -92,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 		err = cmdPresets(args[1:], stdout)
 	case "timeline":
 		err = cmdTimeline(args[1:], stdout)
+	case "fit":
+		err = cmdFit(args[1:], stdout)
 	default:
 		err = usagef("unknown command %q (try \"hbsim help\")", args[0])
 	}

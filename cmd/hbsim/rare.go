@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 
 	"hbsim/experiments"
 )
@@ -45,17 +44,15 @@ func cmdRare(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	idx := make([]int, 0, len(est))
-	for i := range est {
-		idx = append(idx, i)
-	}
-	sort.Ints(idx)
 	fmt.Fprintf(stdout, "%s: rare-event estimates (conditioned on single outages, importance-sampled outage lengths)\n", s.Name)
-	for _, i := range idx {
-		e := est[i]
-		fmt.Fprintf(stdout, "  point %d: P(expire | outage) = %.3g ± %.2g (95 %%, %d episodes, %d expired; a = %.3gs, S(a) = %.3g, overlap ρ = %.3g)\n",
-			i, e.P, e.HalfWidth, e.Episodes, e.Expired, e.Threshold, e.TailMass, e.Rho)
-		fmt.Fprintf(stdout, "           expiries per session-day = %.3g [%.3g, %.3g]\n", e.Rate,
+	for _, pt := range res.Points {
+		e, ok := est[pt.Index]
+		if !ok {
+			continue // simulated plainly: see the warnings
+		}
+		fmt.Fprintf(stdout, "  %s: P(expire | outage) = %.3g ± %.2g (95 %%, %d episodes, %d expired; a = %.3gs, S(a) = %.3g, overlap ρ = %.3g)\n",
+			experiments.PointLabel(pt.Params), e.P, e.HalfWidth, e.Episodes, e.Expired, e.Threshold, e.TailMass, e.Rho)
+		fmt.Fprintf(stdout, "    expiries per session-day = %.3g [%.3g, %.3g]\n", e.Rate,
 			e.Rate*(1-e.HalfWidth/max(e.P, 1e-300)), e.Rate*(1+e.HalfWidth/max(e.P, 1e-300)))
 	}
 	for _, w := range res.Warnings {

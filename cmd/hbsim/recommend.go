@@ -53,6 +53,9 @@ func cmdRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	seed := fs.Uint64("seed", 0, "override the experiment seed")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	check := fs.Bool("check", false, "verify invariants after every event")
+	plain := fs.Bool("plain", false, "per-session-day targets: simulate plainly even where the rare-event estimator applies")
+	rareBatch := fs.Int("rare-batch", 0, "rare-event estimator: first batch of episodes per point and timeout (default 2000)")
+	rareMax := fs.Int("rare-max-episodes", 0, "rare-event estimator: episodes per point and timeout at most (default 4 x rare-batch)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -67,8 +70,8 @@ func cmdRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return usageError{err}
 	}
-	if *workers < 0 || *batch < 0 || *maxReps < 0 || *baseline < 0 || *maxTimeout < 0 {
-		return usagef("recommend: --workers, --batch, --max-replications, --baseline and --max-timeout must not be negative")
+	if *workers < 0 || *batch < 0 || *maxReps < 0 || *baseline < 0 || *maxTimeout < 0 || *rareBatch < 0 || *rareMax < 0 {
+		return usagef("recommend: --workers, --batch, --max-replications, --baseline, --max-timeout, --rare-batch and --rare-max-episodes must not be negative")
 	}
 	s, err := loadSpec(pos[0])
 	if err != nil {
@@ -90,13 +93,18 @@ func cmdRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	opts := experiments.RecommendOptions{
 		Target: tgt, Fix: fix, Baseline: *baseline, MaxTimeout: *maxTimeout,
 		Batch: *batch, MaxReplications: *maxReps, Workers: *workers, Check: *check,
+		Plain: *plain, RareBatch: *rareBatch, RareMaxEpisodes: *rareMax,
 	}
 	if !*quiet {
 		start := time.Now()
 		opts.Progress = func(c experiments.Candidate) {
 			m, _ := c.Metric(tgt.Metric)
-			fmt.Fprintf(stderr, "hbsim: T=%gs: %s (%.3g, 95%% CI [%.3g, %.3g], %d replications/point, %v)\n",
-				c.TimeoutS, c.Verdict, m.Estimate, m.Lower, m.Upper, c.Replications, time.Since(start).Round(time.Second))
+			unit := "replications"
+			if m.Method == experiments.MethodImportance {
+				unit = "episodes"
+			}
+			fmt.Fprintf(stderr, "hbsim: T = %gs: %s (%.3g, 95%% CI [%.3g, %.3g], %d %s/point, %v)\n",
+				c.TimeoutS, c.Verdict, m.Estimate, m.Lower, m.Upper, c.Replications, unit, time.Since(start).Round(time.Second))
 		}
 	}
 	rec, err := experiments.Recommend(ctx, s, opts)

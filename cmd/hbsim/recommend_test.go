@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,4 +96,40 @@ duration = "8s"
 	assert.Contains(t, out, "Mass expiry: sessions expiring together in one shared fault episode")
 	assert.Contains(t, out, "4 episode(s), 10 session(s) hit per episode")
 	assert.Contains(t, out, "wrote "+filepath.Join(dir, "mass-expiry.png"))
+}
+
+// The issue's question: which timeout keeps ec2-flap's expiries under
+// 1e-4 per session-day? The rare-event estimator answers it (with the
+// defaults, in seconds), says that it did, and labels timeouts by value.
+func TestRecommendSessionDayRare(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	out, errOut, code := runCLI(t, "recommend", "../../experiments/examples/preset-ec2-flap.toml",
+		"--target", "1e-4/session-day", "--out", dir, "--quiet")
+	require.Equal(t, 0, code, errOut)
+	t.Logf("hbsim recommend preset-ec2-flap.toml --target 1e-4/session-day: %v\n%s", time.Since(start), out)
+	assert.Regexp(t, regexp.MustCompile(`Use a [0-9.]+ s session timeout: expiries per session-day = \S+ \(95 % CI \S+–\S+\), target 1e-4\.`), out)
+	assert.Contains(t, out, "Method: rare-event estimate")
+	assert.Contains(t, out, "the same episodes at every timeout")
+	assert.Contains(t, out, "episodes/point")
+	assert.NotContains(t, out, "cannot be shown")
+	b, err := os.ReadFile(filepath.Join(dir, "recommend.json"))
+	require.NoError(t, err)
+	var rec experiments.Recommendation
+	require.NoError(t, json.Unmarshal(b, &rec))
+	assert.Equal(t, experiments.RecommendRare, rec.Method)
+	require.GreaterOrEqual(t, rec.Recommended, 0)
+	got := rec.Candidates[rec.Recommended]
+	m, ok := got.Metric(experiments.MetricExpiryRate)
+	require.True(t, ok)
+	assert.LessOrEqual(t, m.Upper, 1e-4)
+}
+
+// hbsim rare names each point by its swept values.
+func TestRareLabelsPoints(t *testing.T) {
+	out, errOut, code := runCLI(t, "rare", "../../experiments/examples/rare-30s.toml", "--target", "0.3", "--out", t.TempDir())
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "  T = 20 s: P(expire | outage) = ")
+	assert.Contains(t, out, "  T = 30 s: P(expire | outage) = ")
+	assert.NotContains(t, out, "point ")
 }

@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"hbsim/clock"
+	"hbsim/experiments"
+	"hbsim/experiments/zklog"
 	"hbsim/model"
 )
 
@@ -38,6 +41,9 @@ func cmdTrace(args []string, stdout io.Writer) error {
 	point := fs.Int("point", 0, "sweep point (experiment files)")
 	rep := fs.Int("replication", 0, "replication (experiment files)")
 	brief := fs.Bool("brief", false, "leave out pings, ping replies and touches")
+	zkLog := fs.String("zk-log", "", "write the run as ZooKeeper client and server logs and JVM GC logs in this directory instead")
+	wording := fs.String("zk-wording", "", "ZooKeeper version whose log wording --zk-log writes: 3.4, 3.8 or 3.9 (default: the client version's)")
+	check := fs.Bool("check", false, "with --zk-log: verify the model's invariants after every event")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -61,7 +67,67 @@ func cmdTrace(args []string, stdout io.Writer) error {
 		cfg = s.Config
 		title = fmt.Sprintf("scenario %s: %s\n# expect: %s", s.Name, s.Description, s.Expect)
 	}
+	if *zkLog != "" {
+		return traceZKLog(stdout, cfg, title, *zkLog, *wording, *check)
+	}
+	if *wording != "" {
+		return usagef("trace: --zk-wording needs --zk-log DIR")
+	}
 	return traceRun(stdout, cfg, title, *brief)
+}
+
+// traceZKLog runs cfg with the log writer and writes its logs to dir.
+func traceZKLog(stdout io.Writer, cfg model.Config, title, dir, wording string, check bool) error {
+	d := cfg.Defaults()
+	w := zklog.WordingFor(d.Client.Version)
+	switch wording {
+	case "":
+	case "3.4":
+		w = zklog.V34
+	case "3.8":
+		w = zklog.V38
+	case "3.9":
+		w = zklog.V39
+	default:
+		return usagef("trace: --zk-wording %q: want 3.4, 3.8 or 3.9", wording)
+	}
+	if err := checkWritable(dir); err != nil {
+		return err
+	}
+	lw := zklog.New(w, d.Client.SessionTimeout)
+	st, err := model.Run(cfg, model.Options{Tracer: lw, Check: check})
+	if err != nil {
+		return fmt.Errorf("trace: %w", err)
+	}
+	lw.Close(clock.Zero.Add(d.Horizon))
+	var files []experiments.File
+	for _, f := range lw.Files() {
+		files = append(files, experiments.File{Name: f.Name, Data: f.Data})
+	}
+	if err := experiments.WriteFiles(dir, files); err != nil {
+		return err
+	}
+	var clients, gcs, servers int
+	for _, f := range files {
+		switch {
+		case strings.HasSuffix(f.Name, ".gc.log"):
+			gcs++
+		case strings.HasPrefix(f.Name, "client-"):
+			clients++
+		default:
+			servers++
+		}
+	}
+	fmt.Fprintf(stdout, "# %s\n", title)
+	fmt.Fprintf(stdout, "wrote %d ZooKeeper client logs, %d server logs and %d GC logs to %s (%d clients over %v: %d Disconnected, %d tracker expiries)\n",
+		clients, servers, gcs, dir, d.Clients, d.Horizon, st.Disconnects, st.Expiries)
+	if clients > 0 {
+		fmt.Fprintf(stdout, "fit the outages behind the disconnections with: hbsim fit %s\n", shellQuote(filepath.Join(dir, "client-*.log")))
+	}
+	if gcs > 0 {
+		fmt.Fprintf(stdout, "fit the pauses with: hbsim fit %s\n", shellQuote(filepath.Join(dir, "client-*.gc.log")))
+	}
+	return nil
 }
 
 func traceRun(w io.Writer, cfg model.Config, title string, brief bool) error {
