@@ -29,15 +29,18 @@ func (e outputError) Unwrap() error { return e.err }
 
 // isInputError reports errors caused by the user's input rather than by the
 // run: a bad spec or a law it describes, a run the machine cannot hold, a
-// missing or foreign file, an unusable output directory. A write that fails
-// once the run is under way (disk full, directory removed) is not one: it
-// is a *experiments.WriteError, and the run failed (exit 1).
+// missing or unreadable input file (a bare *fs.PathError: every write goes
+// through experiments.WriteFiles or the checkpoint, which wrap theirs), a
+// foreign checkpoint, an unusable output directory. A write that fails once
+// the run is under way (disk full, directory removed) is not one: it is a
+// *experiments.WriteError, and the run failed (exit 1).
 func isInputError(err error) bool {
 	var se *experiments.SpecError
 	var oe outputError
 	var ce *experiments.CheckpointError
 	var re *experiments.ResourceError
 	var le *model.LawError
+	var pe *fs.PathError
 	var we *experiments.WriteError
 	switch {
 	case errors.As(err, &oe):
@@ -45,7 +48,7 @@ func isInputError(err error) bool {
 	case errors.As(err, &we):
 		return false
 	}
-	return errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le)
+	return errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le) || errors.As(err, &pe)
 }
 
 func loadSpec(path string) (*experiments.Spec, error) {
