@@ -430,11 +430,11 @@ func createRecords(path string, h recordsHeader) (*recordWriter, error) {
 		return nil, exists(os.ErrExist)
 	}
 	if err := removeStaleTemps(filepath.Dir(path), []File{{Name: filepath.Base(path)}}); err != nil {
-		return nil, err
+		return nil, &WriteError{Path: path, Err: err}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("experiments: creating %s: %w", path, err)
+		return nil, &WriteError{Path: path, Err: err}
 	}
 	_, err = tmp.Write(head)
 	if err == nil {
@@ -454,7 +454,7 @@ func createRecords(path string, h recordsHeader) (*recordWriter, error) {
 		return nil, exists(err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("experiments: creating %s: %w", path, err)
+		return nil, &WriteError{Path: path, Err: err}
 	}
 	return appendTo(path, int64(len(head)))
 }
@@ -476,13 +476,13 @@ func createExclusive(path string, data []byte) error {
 func appendTo(path string, valid int64) (*recordWriter, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return nil, fmt.Errorf("experiments: reopening %s: %w", path, err)
+		return nil, &WriteError{Path: path, Err: err}
 	}
 	if err := f.Truncate(valid); err != nil {
-		return nil, errors.Join(fmt.Errorf("experiments: truncating the torn end of %s: %w", path, err), f.Close())
+		return nil, errors.Join(&WriteError{Path: path, Err: fmt.Errorf("truncating its torn end: %w", err)}, f.Close())
 	}
 	if _, err := f.Seek(valid, io.SeekStart); err != nil {
-		return nil, errors.Join(fmt.Errorf("experiments: %s: %w", path, err), f.Close())
+		return nil, errors.Join(&WriteError{Path: path, Err: err}, f.Close())
 	}
 	return &recordWriter{path: path, f: f}, nil
 }
@@ -499,7 +499,7 @@ func (w *recordWriter) flush() error {
 	_, err := w.f.Write(w.buf)
 	w.buf = w.buf[:0]
 	if err != nil {
-		return fmt.Errorf("experiments: writing %s: %w", w.path, err)
+		return &WriteError{Path: w.path, Err: err}
 	}
 	return nil
 }
@@ -509,11 +509,11 @@ func (w *recordWriter) close() error {
 	err := w.flush()
 	if err == nil {
 		if e := w.f.Sync(); e != nil {
-			err = fmt.Errorf("experiments: syncing %s: %w", w.path, e)
+			err = &WriteError{Path: w.path, Err: e}
 		}
 	}
 	if e := w.f.Close(); e != nil && err == nil {
-		err = fmt.Errorf("experiments: closing %s: %w", w.path, e)
+		err = &WriteError{Path: w.path, Err: e}
 	}
 	return err
 }

@@ -199,3 +199,35 @@ duration = "8s"
 	assert.True(t, want >= lo && want <= hi, "§3: 1-exp(-λPH) = %.4f outside [%.4f, %.4f] (seed=%d)", want, lo, hi, seed)
 	assert.False(t, math.IsNaN(m.Estimate))
 }
+
+// Heavy tails (Pareto shape <= 1, with no mean; lognormal sigma >= 5) run,
+// and agree with §1's closed form (1/p)∫S(y)dy over [T-R-p, T-R]. Many of
+// their outages outlast the run: those last to the horizon and, being longer
+// than T - R, expire, as the closed form has them do.
+func TestClosedFormHeavyTails(t *testing.T) {
+	reps := 3000
+	if testing.Short() {
+		reps = 800
+	}
+	const seed = 15
+	for _, law := range []string{
+		`{ law = "pareto", scale = "1s", shape = 1 }`,
+		`{ law = "pareto", scale = "1s", shape = 0.5 }`,
+		`{ law = "pareto", scale = "500ms", shape = 0.1 }`,
+		`{ law = "lognormal", median = "2s", sigma = 5 }`,
+		`{ law = "lognormal", median = "1s", sigma = 10 }`,
+		`{ law = "lognormal", median = "1s", sigma = 40 }`,
+	} {
+		s := oracleSpec(t, "10s", law, false, reps, seed)
+		pts, err := s.Points()
+		require.NoError(t, err)
+		d := pts[0].Config.Faults[0].Duration
+		want := ExpiryGeneral(10, 1, PingPeriod(10), d.Survival)
+		require.Greater(t, want, 0.05, law)
+		require.Less(t, want, 0.95, law)
+		res := runPoint(t, s)
+		checkContains(t, res[0], want, fmt.Sprintf("§1 %s T=10s seed=%d", law, seed))
+		m, _ := res[0].Metric(MetricExpiryPerOutage)
+		t.Logf("%s: closed form %.4f, simulated %.4f (%v/%v), P(D > the rest of the run) = %.3f", law, want, m.Estimate, m.Count, m.Trials, d.Survival(300))
+	}
+}

@@ -220,11 +220,22 @@ func (p *specParser) decode(doc *docTOML) {
 	if v, ok := p.enum("server.resume_order", sv.ResumeOrder, "expirer-first", "requests-first"); ok && v == "requests-first" {
 		t.resumeOrder = model.RequestsFirst
 	}
+	for _, sl := range []*sweepSlot{t.tick, t.minTimeout, t.maxTimeout} {
+		if sl != nil {
+			sl.zk = true
+		}
+	}
+	if t.count != nil {
+		t.count.maxN, t.count.maxWhy = MaxServers, "ZooKeeper server ids run from 1 to 255"
+	}
 
 	// [client]
 	var cl clientTOML
 	p.table("client", doc.Client, &cl)
 	t.sessionTimeout = p.slot("client.session_timeout", cl.SessionTimeout, slotDuration, rulePositive, true)
+	if t.sessionTimeout != nil {
+		t.sessionTimeout.zk = true
+	}
 	if v, ok := p.enum("client.version", cl.Version, "3.3", "3.8", "3.9"); ok {
 		t.version, _ = model.ParseVersion(v)
 	}
@@ -233,6 +244,9 @@ func (p *specParser) decode(doc *docTOML) {
 		t.keepHostOrder = v == "given"
 	}
 	t.absentHosts = p.slot("client.absent_hosts", cl.AbsentHosts, slotInt, ruleNonNegative, false)
+	if t.absentHosts != nil {
+		t.absentHosts.maxN, t.absentHosts.maxWhy = MaxServers, "a connect string this long describes no ensemble"
+	}
 	t.requestInterval = p.law("client.request_interval", cl.RequestInterval, p.sub("client", "request_interval"), true)
 	t.fixedReconnect = p.slot("client.fixed_reconnect", cl.FixedReconnect, slotDuration, ruleNonNegative, true)
 
@@ -255,6 +269,11 @@ func (p *specParser) decode(doc *docTOML) {
 	t.orphanRetries = p.slot("network.orphan_retries", nw.OrphanRetries, slotInt, ruleNonNegative, true)
 	t.dataRetry = p.slot("network.data_retries", nw.DataRetries, slotInt, ruleAtLeastOne, true)
 	t.connectLatency = p.slot("network.connect_latency", nw.ConnectLatency, slotDuration, ruleNonNegative, true)
+	for _, sl := range []*sweepSlot{t.rtoMin, t.rtoMax} {
+		if sl != nil {
+			sl.ms = true
+		}
+	}
 
 	// [[fault]]
 	if raw, ok := p.tree["fault"]; ok {

@@ -156,21 +156,38 @@ func ci(m Metric) string {
 	return fmt.Sprintf("%s [%s, %s]", f(m.Estimate), f(m.Lower), f(m.Upper))
 }
 
+// WriteError is an output that could not be written (the disk is full, the
+// directory was removed, a file size limit): the run failed, not its input.
+// What was written before it stays: the files written atomically before it,
+// and the checkpoint up to its last complete record.
+type WriteError struct {
+	Path string // the file, or the directory
+	Err  error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("experiments: writing %s: %s", e.Path, ioMessage(e.Err))
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
 // WriteFiles writes files into dir, each atomically: a temporary file in the
 // same directory, synced, then renamed over the target. A crash leaves each
 // file either as it was or complete, never torn. dir is created if needed.
 // The temporary files of these names that a killed earlier write left
-// behind (".NAME.tmp*") are removed first.
+// behind (".NAME.tmp*") are removed first. A failure is a *WriteError; the
+// files before the one that failed are written.
 func WriteFiles(dir string, files []File) error {
+	dir = filepath.Clean(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("experiments: output directory: %w", err)
+		return &WriteError{Path: dir, Err: err}
 	}
 	if err := removeStaleTemps(dir, files); err != nil {
-		return err
+		return &WriteError{Path: dir, Err: err}
 	}
 	for _, f := range files {
 		if err := writeAtomic(filepath.Join(dir, f.Name), f.Data); err != nil {
-			return err
+			return &WriteError{Path: filepath.Join(dir, f.Name), Err: err}
 		}
 	}
 	return nil
@@ -200,7 +217,7 @@ func removeStaleTemps(dir string, files []File) error {
 func writeAtomic(path string, data []byte) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("experiments: writing %s: %w", path, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -209,17 +226,14 @@ func writeAtomic(path string, data []byte) (err error) {
 	}()
 	if _, err = tmp.Write(data); err != nil {
 		_ = tmp.Close() // the write error is the one to report
-		return fmt.Errorf("experiments: writing %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Sync(); err != nil {
 		_ = tmp.Close()
-		return fmt.Errorf("experiments: writing %s: %w", path, err)
+		return err
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("experiments: writing %s: %w", path, err)
+		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("experiments: writing %s: %w", path, err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }

@@ -234,12 +234,39 @@ func Run(ctx context.Context, s *Spec, opts RunOptions) (*Result, error) {
 		}
 	})
 	if err != nil {
+		if ie := s.lawInputError(err); ie != nil {
+			return nil, ie
+		}
 		if done == 0 {
 			return nil, err
 		}
 		return buildResult(s, points, accs), err
 	}
 	return buildResult(s, points, accs), nil
+}
+
+// lawInputError is the *SpecError naming the law in the file when err is a
+// replication that failed on a law's draw (a *model.LawError: bad input,
+// not a failed run), and nil otherwise.
+func (s *Spec) lawInputError(err error) error {
+	var le *model.LawError
+	var re *ReplicationError
+	if !errors.As(err, &le) || !errors.As(err, &re) {
+		return nil
+	}
+	key := ""
+	switch {
+	case le.Fault >= 0 && le.Fault < len(s.t.faults):
+		key = s.t.faults[le.Fault].key + ".duration"
+	case le.Where == "network latency":
+		key = "network.latency"
+	case le.Where == "client request interval":
+		key = "client.request_interval"
+	case le.Where == "server sync time":
+		key = "server.sync_time"
+	}
+	return &SpecError{Problems: []Problem{s.problem(key, "the %s law drew %v at point %d replication %d (seed %d), not a finite duration: its parameters put draws beyond any number",
+		le.Law.Kind, le.Value, re.Point, re.Replication, re.Seed)}}
 }
 
 // runnablePoints expands the sweep and checks that it is not absurdly large.

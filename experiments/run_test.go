@@ -3,6 +3,7 @@ package experiments
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -433,6 +434,38 @@ func TestExamplesUnderInvariantChecker(t *testing.T) {
 			_, err := Run(context.Background(), s, RunOptions{Check: true})
 			require.NoError(t, err)
 		})
+	}
+}
+
+// A law that draws a value that is not a finite duration (a *model.LawError)
+// is bad input: Run returns a *SpecError naming the law's line and key, and
+// no partial result.
+func TestRunLawErrorIsInputError(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("law.toml", []byte("[experiment]\nreplications = 4\nhorizon = \"1m\"\n[network]\nlatency = \"1ms\"\n"+
+		"[[fault]]\nkind = \"outage\"\nat = [\"10s\"]\nduration = { law = \"pareto\", scale = \"1s\", shape = 1 }\n"))
+	require.NoError(t, err)
+	for _, le := range []*model.LawError{
+		{Where: "duration", Fault: 0, Law: model.Law{Kind: model.LawPareto, Scale: 1, Shape: 1}, Value: math.Inf(1)},
+		{Where: "network latency", Fault: -1, Law: model.Fixed(time.Millisecond), Value: math.NaN()},
+	} {
+		calls := 0
+		opts := RunOptions{Workers: 1, model: func(cfg model.Config, o model.Options) (model.Stats, error) {
+			if calls++; calls == 3 {
+				return model.Stats{}, le
+			}
+			return model.Run(cfg, o)
+		}}
+		res, err := Run(context.Background(), s, opts)
+		assert.Nil(t, res)
+		var se *SpecError
+		require.ErrorAs(t, err, &se)
+		key := "law.toml:9: fault[0].duration"
+		if le.Fault < 0 {
+			key = "law.toml:5: network.latency"
+		}
+		assert.Equal(t, fmt.Sprintf("%s: the %s law drew %v at point 0 replication 2 (seed %d), not a finite duration: its parameters put draws beyond any number",
+			key, le.Law.Kind, le.Value, ReplicationSeed(s.Seed, 0, 2)), err.Error())
 	}
 }
 

@@ -100,10 +100,13 @@ func RunShard(ctx context.Context, s *Spec, sh Shard, dir string, opts RunOption
 	}
 	opts.Checkpoint = filepath.Join(dir, sh.CheckpointName())
 	if _, err := runJobs(ctx, s, points, sh, opts, func(int, *repSummary) {}); err != nil {
+		if ie := s.lawInputError(err); ie != nil {
+			return "", ie
+		}
 		return "", err
 	}
 	if err := os.Rename(opts.Checkpoint, final); err != nil {
-		return "", fmt.Errorf("experiments: %w", err)
+		return "", &WriteError{Path: final, Err: err}
 	}
 	return final, syncDir(dir)
 }
@@ -145,14 +148,14 @@ func checkComplete(path string, h recordsHeader, total int) (err error) {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("experiments: %w", err)
+		return &WriteError{Path: dir, Err: err}
 	}
 	err = d.Sync()
 	if e := d.Close(); err == nil {
 		err = e
 	}
 	if err != nil {
-		return fmt.Errorf("experiments: syncing %s: %w", dir, err)
+		return &WriteError{Path: dir, Err: err}
 	}
 	return nil
 }

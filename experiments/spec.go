@@ -2,7 +2,6 @@ package experiments
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -185,20 +184,22 @@ func WithReadFile(readFile func(name string) ([]byte, error)) ParseOption {
 
 // Load reads the spec at path and parses it. CSV files named by empirical
 // laws are read from disk, relative to the directory of path. Every error is
-// a *SpecError.
+// a *SpecError. A spec over MaxSpecBytes, or a CSV file over MaxCSVBytes,
+// is refused without being read to its end.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readLimited(path, MaxSpecBytes)
 	if err != nil {
 		return nil, &SpecError{Problems: []Problem{{File: path, Msg: "cannot read: " + ioMessage(err), err: err}}}
 	}
-	return Parse(path, data, WithReadFile(os.ReadFile))
+	return Parse(path, data, WithReadFile(func(name string) ([]byte, error) { return readLimited(name, MaxCSVBytes) }))
 }
 
 // Parse decodes and validates the spec in data; path is used in messages, for
 // the default name and to resolve CSV paths. Decoding is strict: unknown keys
 // and values of the wrong type are errors. Parse reports every problem at
 // once in a *SpecError, sorted by line. It never panics and, without
-// WithReadFile, does no I/O.
+// WithReadFile, does no I/O. Data over MaxSpecBytes, or nesting arrays or
+// inline tables more than 32 deep, is refused before decoding.
 func Parse(path string, data []byte, opts ...ParseOption) (*Spec, error) {
 	var o parseOptions
 	for _, opt := range opts {
@@ -206,6 +207,13 @@ func Parse(path string, data []byte, opts ...ParseOption) (*Spec, error) {
 	}
 	src := string(data)
 	s := &Spec{File: path}
+	if len(data) > MaxSpecBytes {
+		return nil, &SpecError{Problems: []Problem{{File: path, Msg: (&errTooLarge{MaxSpecBytes}).Error()}}}
+	}
+	if line := tooDeep(src); line > 0 {
+		return nil, &SpecError{Problems: []Problem{{File: path, Line: line,
+			Msg: fmt.Sprintf("syntax error: arrays or inline tables nested more than %d deep", maxNesting)}}}
+	}
 
 	var tree map[string]any
 	if _, err := toml.Decode(src, &tree); err != nil {
@@ -298,10 +306,12 @@ func (s *Spec) Points() ([]Point, error) {
 	return pts, nil
 }
 
-// Warnings returns what is legal but probably not what the author meant: a
-// requested session timeout outside the server's [min, max] (ZooKeeper
-// silently clamps it), and scripted start times at or after the horizon.
-// They are computed per point, deduplicated, in point order.
+// Warnings returns what is legal but probably not what the author meant: no
+// fault at all, a requested session timeout outside the server's [min, max]
+// (ZooKeeper silently clamps it), a horizon too short for any expiry, fault
+// episodes that overlap often, faults that never start or do nothing, and
+// scripted start times at or after the horizon. They are computed per point,
+// deduplicated, in point order.
 func (s *Spec) Warnings() []string {
 	n, err := s.numPoints()
 	if err != nil {
@@ -316,8 +326,13 @@ func (s *Spec) Warnings() []string {
 		}
 	}
 	t := &s.t
+	if len(t.faults) == 0 {
+		add(noFaultWarning)
+	}
+	means := meanCache{}
 	s.eachPoint(n, func(_ int, d []int) bool {
 		cfg := s.config(d)
+		s.plausibleWarnings(cfg, d, means, add)
 		srv := cfg.Server
 		req := cfg.Client.SessionTimeout
 		if req < srv.MinSessionTimeout || req > srv.MaxSessionTimeout {

@@ -37,6 +37,16 @@ type sweepSlot struct {
 	vals  []slotVal // one unless swept
 	swept bool      // written as an array: an axis
 	axis  int       // index into Spec.axes, or -1
+	// zk marks a setting ZooKeeper holds in a Java int of milliseconds
+	// (tick time, session timeouts): from 1ms to model.MaxZKDuration.
+	zk bool
+	// maxN, when positive, is the largest value an integer setting takes,
+	// and maxWhy says why.
+	maxN   int
+	maxWhy string
+	// ms marks a positive duration that must be at least 1 ms (the
+	// resolution of the clocks, where a smaller value would spin).
+	ms bool
 }
 
 type slotVal struct {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"hbsim/model"
 )
@@ -67,6 +68,19 @@ func (s *Spec) valueProblems() []Problem {
 				if v.n < 1 {
 					bad(sl.key, "must be at least 1, got %s", v.text)
 				}
+			}
+			switch {
+			case sl.kind == slotDuration && v.dur > model.MaxDuration:
+				bad(sl.key, "%s is longer than %s, the longest duration hbsim simulates", v.text, maxDurationText)
+			case sl.ms && v.dur > 0 && v.dur < clockResolution:
+				bad(sl.key, "must be at least 1ms, got %s: a retransmission timer finer than the clocks' resolution would spin", v.text)
+			case sl.zk && v.dur > 0 && v.dur < time.Millisecond:
+				bad(sl.key, "must be at least 1ms, got %s: ZooKeeper counts it in whole milliseconds", v.text)
+			case sl.zk && v.dur > model.MaxZKDuration:
+				bad(sl.key, "%s is more than ZooKeeper can hold: it keeps it in a Java int of milliseconds, at most %s (about 24.8 days)",
+					v.text, model.MaxZKDuration)
+			case sl.maxN > 0 && v.n > sl.maxN:
+				bad(sl.key, "%s is more than %d: %s", v.text, sl.maxN, sl.maxWhy)
 			}
 		}
 	}
@@ -170,6 +184,9 @@ func (s *Spec) faultProblems(f *faultSpec) []Problem {
 			if a.dur < 0 {
 				bad(".at", "start time %s is negative", a.text)
 			}
+			if a.dur > model.MaxDuration {
+				bad(".at", "start time %s is later than %s, the longest duration hbsim simulates", a.text, maxDurationText)
+			}
 		}
 		if f.everyIn {
 			bad(".every", "only poisson and periodic faults take every")
@@ -184,12 +201,20 @@ func (s *Spec) faultProblems(f *faultSpec) []Problem {
 		if f.phaseIn {
 			bad(".phase", "only scripted faults take a phase")
 		}
+		what := "mean gap"
+		if f.arrival == model.Periodic {
+			what = "period"
+		}
 		if !f.everyIn {
-			what := "mean gap"
-			if f.arrival == model.Periodic {
-				what = "period"
-			}
 			bad(".every", "a %s fault needs every (its %s)", arrivalNames[f.arrival], what)
+		}
+		if f.every != nil {
+			for _, v := range f.every.vals {
+				if v.dur > 0 && v.dur < clockResolution {
+					bad(".every", "a %s of %s is shorter than %s, the resolution of ZooKeeper's clocks: episodes this frequent are one continuous fault (for that, give one long duration)",
+						what, v.text, clockResolution)
+				}
+			}
 		}
 	}
 	return ps
@@ -216,6 +241,7 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 	}
 	var ps []Problem
 	seen := map[string]bool{}
+	means := meanCache{}
 	t := &s.t
 	s.eachPoint(n, func(i int, d []int) bool {
 		mine := 0
@@ -307,6 +333,7 @@ func (s *Spec) pointProblems(failed []string) []Problem {
 				s.lawPointProblems(f.duration, d, bad)
 			}
 		}
+		s.plausibleProblems(c, d, means, bad, clean)
 		if mine == 0 && len(failed) == 0 {
 			if err := c.Validate(); err != nil {
 				msg := strings.ReplaceAll(err.Error(), "\n", "; ")
@@ -326,6 +353,15 @@ func (s *Spec) lawPointProblems(l *lawSpec, d []int, bad func(key, format string
 	case model.LawUniform:
 		if lo, hi := l.min.at(d), l.max.at(d); !(lo.num < hi.num) {
 			bad(l.key+".min", "%s is not less than max %s", lo.text, hi.text)
+			return
+		}
+	case model.LawLogNormal, model.LawWeibull, model.LawPareto:
+		if err := l.law(d).Validate(); err != nil {
+			param := ".shape"
+			if l.kind == model.LawLogNormal {
+				param = ".sigma"
+			}
+			bad(l.key+param, "%s", err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -402,8 +403,8 @@ func (c Config) Defaults() Config {
 	if cl.SessionTimeout == 0 {
 		cl.SessionTimeout = 10 * time.Second
 	}
-	if cl.Hosts == nil {
-		cl.Hosts = make([]int, c.Servers+cl.AbsentHosts)
+	if cl.Hosts == nil && c.Servers <= MaxServers && cl.AbsentHosts <= MaxServers { // counts out of range are Validate's to report
+		cl.Hosts = make([]int, max(c.Servers+cl.AbsentHosts, 0))
 		for i := range cl.Hosts {
 			cl.Hosts[i] = i
 		}
@@ -444,15 +445,26 @@ func (c Config) Validate() error {
 	if c.Clients < 1 {
 		bad("clients must be at least 1, got %d", c.Clients)
 	}
-	if c.Servers < 1 {
-		bad("servers must be at least 1, got %d", c.Servers)
+	if c.Servers < 1 || c.Servers > MaxServers {
+		bad("servers must be in [1, %d] (ZooKeeper's server ids), got %d", MaxServers, c.Servers)
 	}
 	if c.Leader < 0 || c.Leader >= c.Servers {
 		bad("leader %d is not a server index in [0, %d)", c.Leader, c.Servers)
 	}
 	s := c.Server
-	if s.TickTime <= 0 {
-		bad("tick time must be positive, got %v", s.TickTime)
+	if s.TickTime < time.Millisecond {
+		bad("tick time must be at least 1ms (ZooKeeper counts it in whole milliseconds), got %v", s.TickTime)
+	}
+	for _, d := range []namedDuration{{"tick time", s.TickTime}, {"min session timeout", s.MinSessionTimeout}, {"max session timeout", s.MaxSessionTimeout},
+		{"session timeout", c.Client.SessionTimeout}} {
+		if d.v > MaxZKDuration {
+			bad("%s %v is longer than ZooKeeper's int of milliseconds holds (%v)", d.name, d.v, MaxZKDuration)
+		}
+	}
+	for _, d := range c.durations() {
+		if d.v > MaxDuration {
+			bad("%s %v is longer than %v, the longest duration the model handles", d.name, d.v, MaxDuration)
+		}
 	}
 	if s.MinSessionTimeout <= 0 || s.MaxSessionTimeout < s.MinSessionTimeout {
 		bad("session timeout range [%v, %v] is empty or not positive", s.MinSessionTimeout, s.MaxSessionTimeout)
@@ -462,6 +474,8 @@ func (c Config) Validate() error {
 	}
 	if s.SyncLimit < 1 || s.InitLimit < 1 {
 		bad("sync limit and init limit must be at least one tick, got %d and %d", s.SyncLimit, s.InitLimit)
+	} else if s.TickTime > 0 && (int64(max(s.SyncLimit, s.InitLimit)) > int64(MaxZKDuration/s.TickTime)) {
+		bad("sync limit %d and init limit %d ticks of %v are longer than ZooKeeper's int of milliseconds holds", s.SyncLimit, s.InitLimit, s.TickTime)
 	}
 	if s.SyncTime == nil {
 		bad("sync time law is not set")
@@ -471,11 +485,13 @@ func (c Config) Validate() error {
 	if s.FinalizeWait <= 0 || s.MaxNotificationInterval < s.FinalizeWait {
 		bad("finalize wait %v must be positive and at most the maximum notification interval %v", s.FinalizeWait, s.MaxNotificationInterval)
 	}
-	if c.Client.AbsentHosts < 0 {
-		bad("absent hosts must not be negative, got %d", c.Client.AbsentHosts)
+	if c.Client.AbsentHosts < 0 || c.Client.AbsentHosts > MaxServers {
+		bad("absent hosts must be in [0, %d], got %d", MaxServers, c.Client.AbsentHosts)
 	}
 	if c.Client.SessionTimeout <= 0 {
 		bad("session timeout must be positive, got %v", c.Client.SessionTimeout)
+	} else if t, least := s.Negotiate(c.Client.SessionTimeout), ShortestSessionTimeout(len(c.Client.Hosts)); t < least {
+		bad("negotiated session timeout %v is below %v: the client's ping period or connect timeout would be 0ms", t, least)
 	}
 	if len(c.Client.Hosts) == 0 {
 		bad("host list is empty")
@@ -601,6 +617,43 @@ func (f Fault) validate(c Config) error {
 		bad("duration: %w", err)
 	}
 	return errors.Join(errs...)
+}
+
+// ShortestSessionTimeout is the shortest negotiated session timeout a client
+// with hosts hosts can work with: its ping period rt/2 =
+// floor(floor(2T/3)/2) ms and its connect timeout T/hosts ms must be at
+// least 1 ms, or its loop would ping or reconnect without time passing.
+func ShortestSessionTimeout(hosts int) time.Duration {
+	return max(3, time.Duration(hosts)) * time.Millisecond
+}
+
+// MaxServers is the largest ensemble: ZooKeeper server ids run from 1 to 255
+// (a session id carries its server's id in its top byte).
+const MaxServers = 255
+
+// MaxZKDuration is the longest tick time or session timeout: ZooKeeper holds
+// them in a Java int of milliseconds.
+const MaxZKDuration = math.MaxInt32 * time.Millisecond
+
+type namedDuration struct {
+	name string
+	v    time.Duration
+}
+
+// durations lists the Config's durations, for the MaxDuration bound.
+func (c Config) durations() []namedDuration {
+	ds := []namedDuration{{"horizon", c.Horizon}, {"quorum latency", c.Server.QuorumLatency},
+		{"finalize wait", c.Server.FinalizeWait}, {"max notification interval", c.Server.MaxNotificationInterval},
+		{"fixed reconnect", c.Client.FixedReconnect}, {"connect latency", c.Network.ConnectLatency},
+		{"rto min", c.Network.RTOMin}, {"rto max", c.Network.RTOMax}}
+	for _, f := range c.Faults {
+		for _, at := range f.At {
+			ds = append(ds, namedDuration{"fault start time", at})
+		}
+		ds = append(ds, namedDuration{"fault phase", f.Phase}, namedDuration{"fault period", f.Every}, namedDuration{"fault offset", f.Offset},
+			namedDuration{"fault gap", f.Gap})
+	}
+	return ds
 }
 
 // Negotiate is the server's clamp of a requested timeout (zk-semantics §2.1).

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -34,15 +35,42 @@ type rollState struct {
 	episode int    // index in Stats.SharedEpisodes
 }
 
-// draw is the next episode's length.
-func (p *faultProc) draw() time.Duration {
+// draw is the next episode's length, at most MaxDuration (an episode longer
+// than the rest of the run lasts to the horizon); bad is a draw that was not
+// a finite number, 0 when the draw was one.
+func (p *faultProc) draw() (d time.Duration, bad float64) {
 	switch l := &p.f.Duration; l.Kind {
 	case LawFixed:
-		return clock.FromSeconds(l.Value)
+		return capDraw(l.Value), 0
 	case LawEmpirical:
-		return clock.FromSeconds(l.Samples[rand.New(&p.dur).IntN(len(l.Samples))])
+		return capDraw(l.Samples[rand.New(&p.dur).IntN(len(l.Samples))]), 0
 	}
-	return clock.FromSeconds(p.dist.Rand())
+	x := p.dist.Rand()
+	if !(x < math.Inf(1)) {
+		bad = x
+	}
+	return capDraw(x), bad
+}
+
+// drawFor is draw for fault process pi, which stops the run with a
+// *LawError when the draw was not a finite number.
+func (w *World) drawFor(pi int32) time.Duration {
+	p := &w.faults[pi]
+	d, bad := p.draw()
+	if bad != 0 && w.violation == nil {
+		w.violation = &LawError{Where: "duration", Fault: p.fault(w), Law: p.f.Duration, Value: bad}
+	}
+	return d
+}
+
+// fault is the index of p's Fault in the configuration.
+func (p *faultProc) fault(w *World) int {
+	for i := range w.cfg.Faults {
+		if &w.cfg.Faults[i] == p.f {
+			return i
+		}
+	}
+	return -1
 }
 
 func (w *World) buildFaults() {
@@ -112,7 +140,7 @@ func (w *World) scheduleFirst(pi int32) {
 }
 
 func (w *World) poissonGap(p *faultProc) time.Duration {
-	return clock.FromSeconds(rand.New(&p.arr).ExpFloat64() * p.f.Every.Seconds())
+	return capDraw(rand.New(&p.arr).ExpFloat64() * p.f.Every.Seconds())
 }
 
 func (w *World) scheduleAt(pi int32, t clock.Time) {
@@ -158,7 +186,7 @@ func (w *World) onFaultStart(pi int32) {
 		w.scheduleNext(pi)
 		return
 	}
-	d := p.draw()
+	d := w.drawFor(pi)
 	resolved := int32(-1) // the server a role target named, for the episode's end
 	switch f.Kind {
 	case Outage:
@@ -412,7 +440,7 @@ func (w *World) rollNext(pi int32) {
 			continue // already down: nothing to restart
 		}
 		p.roll.current = next
-		d := p.draw()
+		d := w.drawFor(pi)
 		srv.crashes++
 		w.crashServer(next, d)
 		w.eng.Post(sim.Event{At: now.Add(d), Kind: evRollRestart, A: pi, B: next})

@@ -57,6 +57,24 @@ type Law struct {
 	Samples []float64 // empirical
 }
 
+// MaxDuration is the longest duration a Config may hold (its horizon and
+// every setting) and the longest a law's draw lasts: a draw beyond it lasts
+// MaxDuration, which is past the horizon, so it lasts to the horizon. Sums
+// of a few such durations stay far inside clock.Time's range (about 292
+// years), so no event time can overflow.
+const MaxDuration = 10000 * 24 * time.Hour
+
+// The largest finite values of math/rand/v2's generators, whose ziggurat
+// tails draw -log(U) with U >= 2^-53: ExpFloat64 returns at most
+// re + 53 ln 2, and NormFloat64 at most rn + sqrt(2 · 53 ln 2) in absolute
+// value (its tail loop accepts x only when x² <= -2 log(U')). They bound
+// what a law's parameters can make a draw reach (LargestDraw).
+var (
+	maxExpDraw  = 7.69711747013104972 + 53*math.Ln2
+	maxNormDraw = 3.442619855899 + math.Sqrt(2*53*math.Ln2)
+	maxLogFloat = math.Log(math.MaxFloat64)
+)
+
 // Fixed is the law that always gives d.
 func Fixed(d time.Duration) Law { return Law{Kind: LawFixed, Value: d.Seconds()} }
 
@@ -78,11 +96,17 @@ func (l Law) Validate() error {
 			return fmt.Errorf("uniform law: need 0 <= min < max, got min=%v max=%v", l.Min, l.Max)
 		}
 	case LawExponential:
-		return pos("mean", l.Mean)
+		if err := pos("mean", l.Mean); err != nil {
+			return err
+		}
 	case LawLogNormal:
-		return errors.Join(pos("median", l.Median), pos("sigma", l.Sigma))
+		if err := errors.Join(pos("median", l.Median), pos("sigma", l.Sigma)); err != nil {
+			return err
+		}
 	case LawWeibull, LawPareto:
-		return errors.Join(pos("scale", l.Scale), pos("shape", l.Shape))
+		if err := errors.Join(pos("scale", l.Scale), pos("shape", l.Shape)); err != nil {
+			return err
+		}
 	case LawEmpirical:
 		if len(l.Samples) == 0 {
 			return errors.New("empirical law: no samples")
@@ -95,7 +119,54 @@ func (l Law) Validate() error {
 	default:
 		return fmt.Errorf("unknown law kind %d", l.Kind)
 	}
-	return nil
+	return l.finite()
+}
+
+// finite reports a parameter set whose draws can overflow float64 (+Inf):
+// such a law describes no duration, and Draw would have nothing to return.
+// The message gives the bound that keeps every draw finite.
+func (l Law) finite() error {
+	if !math.IsInf(l.LargestDraw(), 1) {
+		return nil
+	}
+	switch l.Kind {
+	case LawLogNormal:
+		return fmt.Errorf("lognormal law: sigma %v lets draws overflow to +Inf; with median %vs it must be below %.4g",
+			l.Sigma, l.Median, (maxLogFloat-math.Log(l.Median))/maxNormDraw)
+	case LawWeibull:
+		return fmt.Errorf("weibull law: shape %v lets draws overflow to +Inf; with scale %vs it must be above %.4g",
+			l.Shape, l.Scale, math.Log(53*math.Ln2)/(maxLogFloat-math.Log(l.Scale)))
+	case LawPareto:
+		return fmt.Errorf("pareto law: shape %v lets draws overflow to +Inf; with scale %vs it must be above %.4g",
+			l.Shape, l.Scale, maxExpDraw/(maxLogFloat-math.Log(l.Scale)))
+	}
+	return fmt.Errorf("%s law: its draws can overflow to +Inf", l.Kind)
+}
+
+// LargestDraw is the largest value in seconds that a draw from the law can
+// take, given how gonum's samplers use math/rand/v2 (before Draw caps it at
+// MaxDuration); +Inf when the parameters let a draw overflow float64.
+func (l Law) LargestDraw() float64 {
+	switch l.Kind {
+	case LawFixed:
+		return l.Value
+	case LawUniform:
+		return l.Max
+	case LawExponential:
+		return l.Mean * maxExpDraw
+	case LawLogNormal:
+		return math.Exp(math.Log(l.Median) + l.Sigma*maxNormDraw)
+	case LawWeibull: // the quantile at U = 1 - 2^-53
+		return l.Scale * math.Pow(53*math.Ln2, 1/l.Shape)
+	case LawPareto:
+		return l.Scale * math.Exp(maxExpDraw/l.Shape)
+	case LawEmpirical:
+		if len(l.Samples) == 0 {
+			return 0
+		}
+		return slices.Max(l.Samples)
+	}
+	return math.Inf(1)
 }
 
 // Distribution returns the gonum distribution for the law, drawing from src.
@@ -161,6 +232,7 @@ type Sampler struct {
 	law  Law
 	rng  *rand.Rand
 	dist distuv.Rander
+	bad  float64 // the first draw that was not a finite number (LawError); 0 when none
 }
 
 // NewSampler binds law to the stream rng. The same rng is the gonum Src.
@@ -168,15 +240,76 @@ func NewSampler(law Law, rng *rand.Rand) *Sampler {
 	return &Sampler{law: law, rng: rng, dist: law.Distribution(rng)}
 }
 
-// Draw returns the next duration.
+// Draw returns the next duration, at most MaxDuration. A draw that is not a
+// finite number (which Validate's parameters rule out but for the
+// generators' measure-zero edges) lasts MaxDuration and is kept for Err.
 func (s *Sampler) Draw() time.Duration {
 	switch s.law.Kind {
 	case LawFixed:
-		return clock.FromSeconds(s.law.Value)
+		return capDraw(s.law.Value)
 	case LawEmpirical:
-		return clock.FromSeconds(s.law.Samples[s.rng.IntN(len(s.law.Samples))])
+		return capDraw(s.law.Samples[s.rng.IntN(len(s.law.Samples))])
 	}
-	return clock.FromSeconds(s.dist.Rand())
+	x := s.dist.Rand()
+	if !(x < math.Inf(1)) && s.bad == 0 { // +Inf or NaN
+		s.bad = x
+	}
+	return capDraw(x)
+}
+
+// Err is a *LawError naming where when a draw was not a finite number,
+// and nil otherwise.
+func (s *Sampler) Err(where string, fault int) error {
+	if s == nil || s.bad == 0 {
+		return nil
+	}
+	return &LawError{Where: where, Fault: fault, Law: s.law, Value: s.bad}
+}
+
+// lawErr is the first LawError of the run's samplers (the fault processes
+// report theirs as they draw), or nil.
+func (w *World) lawErr() error {
+	if err := w.net.latency.Err("network latency", -1); err != nil {
+		return err
+	}
+	for i := range w.clients {
+		if err := w.clients[i].requests.Err("client request interval", -1); err != nil {
+			return err
+		}
+	}
+	for i := range w.servers {
+		if err := w.servers[i].syncTime.Err("server sync time", -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// capDraw converts a draw in seconds to a duration of at most MaxDuration
+// (+Inf and NaN included, which the caller reports).
+func capDraw(x float64) time.Duration {
+	if !(x < MaxDuration.Seconds()) {
+		return MaxDuration
+	}
+	return max(clock.FromSeconds(x), 0)
+}
+
+// LawError is a law that drew a value that is not a finite number of
+// seconds (+Inf or NaN): bad input, not a broken invariant. Law.Validate
+// rules out the parameters that allow it.
+type LawError struct {
+	Where string  // "network latency", "client request interval", "server sync time", "duration" (of Fault)
+	Fault int     // the fault's index in Config.Faults, or -1
+	Law   Law     // the law's parameters
+	Value float64 // what it drew
+}
+
+func (e *LawError) Error() string {
+	where := e.Where
+	if e.Fault >= 0 {
+		where = fmt.Sprintf("fault %d %s", e.Fault+1, e.Where)
+	}
+	return fmt.Sprintf("model: %s: the %s law drew %v, not a finite duration", where, e.Law.Kind, e.Value)
 }
 
 // CDF returns P(D <= x seconds) under the law.

@@ -323,6 +323,9 @@ func (w *World) Run() (Stats, error) {
 	}
 	w.eng.RunUntil(end)
 	w.finish(end)
+	if err := w.lawErr(); err != nil {
+		return w.stats, err
+	}
 	return w.stats, w.violation
 }
 

@@ -53,6 +53,16 @@ const (
 	maxSeq   = 1<<(64-slotBits) - 1
 )
 
+// An engine's capacity; going past either panics (a broken invariant of
+// the caller, which must size its runs: see experiments' cost estimate).
+const (
+	// MaxPending is the most events an engine holds pending at once.
+	MaxPending = slotMask + 1
+	// MaxScheduled is the most events an engine schedules in its life
+	// (about 1.1e12).
+	MaxScheduled = maxSeq
+)
+
 // Engine is the event queue and the virtual clock of one run.
 type Engine struct {
 	now     clock.Time

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"hbsim/model"
@@ -57,8 +59,18 @@ func (e usageError) Unwrap() error { return e.err }
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // run is the whole command: all behaviour lives here or in packages, with
-// injected output streams, so that tests can call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// injected output streams, so that tests can call it. Every failure exits
+// with exitFailed or exitUsage and one readable line on stderr first; a
+// panic outside the replications (which recover their own) is a bug: it
+// exits with exitFailed, and its stack goes to a file.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "hbsim: internal error: %v\nhbsim: this is a bug in hbsim, not in the input: please report it with the command line and the file%s\n",
+				p, stackFile(debug.Stack()))
+			code = exitFailed
+		}
+	}()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -100,6 +112,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitFailed
+}
+
+// stackFile writes a panic's stack to a temporary file and returns "; the
+// stack is in FILE", or "" when it cannot.
+func stackFile(stack []byte) string {
+	f, err := os.CreateTemp("", "hbsim-crash-*.txt")
+	if err != nil {
+		return ""
+	}
+	_, err = f.Write(stack)
+	if errors.Join(err, f.Close()) != nil {
+		return ""
+	}
+	return "; the stack is in " + f.Name()
 }
 
 func newFlags(name string) *flag.FlagSet {

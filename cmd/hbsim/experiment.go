@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -25,13 +28,27 @@ func (e outputError) Error() string { return e.err.Error() }
 func (e outputError) Unwrap() error { return e.err }
 
 // isInputError reports errors caused by the user's input rather than by the
-// run: a bad spec, a missing file, an unusable output directory.
+// run: a bad spec or a law it describes, a run the machine cannot hold, a
+// missing or unreadable input file (a bare *fs.PathError: every write goes
+// through experiments.WriteFiles or the checkpoint, which wrap theirs), a
+// foreign checkpoint, an unusable output directory. A write that fails once
+// the run is under way (disk full, directory removed) is not one: it is a
+// *experiments.WriteError, and the run failed (exit 1).
 func isInputError(err error) bool {
 	var se *experiments.SpecError
 	var oe outputError
-	var pe *fs.PathError
 	var ce *experiments.CheckpointError
-	return errors.As(err, &se) || errors.As(err, &oe) || errors.As(err, &pe) || errors.As(err, &ce)
+	var re *experiments.ResourceError
+	var le *model.LawError
+	var pe *fs.PathError
+	var we *experiments.WriteError
+	switch {
+	case errors.As(err, &oe):
+		return true // an output path given on the command line (timeline -o)
+	case errors.As(err, &we):
+		return false
+	}
+	return errors.As(err, &se) || errors.As(err, &ce) || errors.As(err, &re) || errors.As(err, &le) || errors.As(err, &pe)
 }
 
 func loadSpec(path string) (*experiments.Spec, error) {
@@ -47,6 +64,9 @@ func loadSpec(path string) (*experiments.Spec, error) {
 func replicationConfig(path string, point, rep int) (model.Config, string, error) {
 	s, err := loadSpec(path)
 	if err != nil {
+		return model.Config{}, "", err
+	}
+	if err := guardResources(s, 1); err != nil {
 		return model.Config{}, "", err
 	}
 	pts, err := s.Points()
@@ -172,8 +192,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := checkWritable(dir); err != nil {
 		return err
 	}
-	if !*quiet || strings.HasPrefix(estimate, "warning") {
-		fmt.Fprintf(stderr, "hbsim: %s\n", estimate)
+	for _, line := range estimate {
+		if !*quiet || strings.HasPrefix(line, "warning") {
+			fmt.Fprintf(stderr, "hbsim: %s\n", line)
+		}
 	}
 	printWarnings(stderr, "hbsim: warning: ", s.Warnings())
 	if *resume && !hasCkpt {
@@ -185,7 +207,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		path, err := experiments.RunShard(ctx, s, sh, dir, opts)
 		bar.done()
 		if err != nil {
-			return runFailed(err, nil, "", pos[0], s.Seed, args)
+			return runFailed(err, nil, dir, filepath.Join(dir, sh.CheckpointName()), pos[0], s.Seed, args)
 		}
 		fmt.Fprintf(stdout, "wrote %s (shard %s: %d replications); merge the shards with: hbsim merge %s DIR...\n",
 			path, sh, runs, shellQuote(pos[0]))
@@ -195,10 +217,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	res, err := experiments.Run(ctx, s, opts)
 	bar.done()
 	if err != nil {
-		return runFailed(err, res, dir, pos[0], s.Seed, args)
+		return runFailed(err, res, dir, ckpt, pos[0], s.Seed, args)
 	}
 	if err := writeResults(stdout, res, s.Output.Charts, dir); err != nil {
-		return err
+		// Every replication is in the checkpoint, which stays, unless the
+		// directory went away with it.
+		note := "every replication is in the checkpoint " + ckpt + "; once the outputs can be written, write them with: " + resumeCommand(args)
+		if _, serr := os.Stat(ckpt); serr != nil {
+			note = "the checkpoint " + ckpt + " is gone too (" + ioMessage(serr) + "): the run must start over"
+		}
+		return &failure{err: err, notes: []string{note}}
 	}
 	// The outputs are complete: what an earlier failure left is stale.
 	var stale error
@@ -210,23 +238,76 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return stale
 }
 
-// guardCost estimates the run's cost on this machine and refuses runs over
-// the budget unless yes. It returns the line to show: the estimate, or a
-// warning that there is none.
-func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) (string, error) {
-	c, err := experiments.EstimateCost(s, runs, workers)
+// guardCost estimates the run's cost on this machine and refuses runs that
+// do not fit its memory or the event engine (unless yes, for memory that
+// other processes hold) or that are over the time budget (unless yes). It
+// returns the lines to show: the estimate, or warnings. A run that goes
+// ahead gets a soft memory limit (see setMemoryLimit).
+func guardCost(s *experiments.Spec, runs, workers int, budget time.Duration, yes bool) ([]string, error) {
+	m := readMachine()
+	c, err := experiments.EstimateCostOn(s, runs, workers, m)
 	var se *experiments.SpecError
-	if errors.As(err, &se) {
-		return "", err // e.g. more than experiments.MaxRuns replications
-	}
-	if err != nil {
-		return "warning: " + strings.TrimPrefix(err.Error(), "experiments: "), nil
+	var re *experiments.ResourceError
+	var notes []string
+	switch {
+	case errors.As(err, &se):
+		return nil, err // e.g. more than experiments.MaxRuns replications
+	case errors.As(err, &re) && re.Soft && yes:
+		need, _, _ := strings.Cut(re.Msg, "; ")
+		notes = append(notes, "warning: "+need+"; running it anyway (--yes)")
+	case errors.As(err, &re):
+		return nil, usagef("run: %s: %s", re.File, re.Msg)
+	case err != nil:
+		return []string{"warning: " + strings.TrimPrefix(err.Error(), "experiments: ")}, nil
 	}
 	if c.Time > budget && !yes {
-		return "", usagef("run: %s: over the budget of %s: %s on this machine; pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
+		return nil, usagef("run: %s: over the budget of %s: %s on this machine; pass --yes to run it anyway or raise --budget, or cut experiment.replications, experiment.horizon or the sweep",
 			s.File, shortDur(budget), c)
 	}
-	return "estimate: " + c.String(), nil
+	setMemoryLimit(m, c)
+	return append([]string{"estimate: " + c.String()}, notes...), nil
+}
+
+// guardResources refuses to start work on s (workers replications at once)
+// that does not fit this machine's memory or the event engine, for the
+// commands without a time budget (trace, timeline, recommend, rare).
+func guardResources(s *experiments.Spec, workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	m := readMachine()
+	c, err := experiments.EstimateCostOn(s, workers, workers, m)
+	var re *experiments.ResourceError
+	if errors.As(err, &re) {
+		return usagef("%s: %s", re.File, re.Msg)
+	}
+	var se *experiments.SpecError
+	if errors.As(err, &se) {
+		return err
+	}
+	setMemoryLimit(m, c)
+	return nil // without an estimate (no calibration run succeeded), the run reports what fails
+}
+
+// readMachine reads this machine's memory (tests replace it).
+var readMachine = experiments.ReadMachine
+
+// setMemoryLimit gives the Go runtime a soft memory limit, unless GOMEMLIMIT
+// sets one: the memory available now, or, for a run forced past it, the
+// machine's. Near the limit the collector works harder instead of letting
+// the heap grow to twice what is live (GOGC=100), which keeps a run that
+// fits from running out of memory on garbage.
+func setMemoryLimit(m experiments.Machine, c experiments.Cost) {
+	if m.GoLimit != math.MaxInt64 {
+		return
+	}
+	limit := m.Usable()
+	if c.Memory > limit {
+		limit = m.Installed()
+	}
+	if limit < math.MaxInt64 {
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // maxWarnings is how many warnings are printed; results.json has them all.
@@ -257,12 +338,20 @@ func shortDur(d time.Duration) string {
 }
 
 // runFailed explains a run that stopped early: what failed and how to
-// replay it, or how to resume, and it writes the partial result res (when
-// there is one) to dir.
-func runFailed(err error, res *experiments.Result, dir, file string, seed uint64, args []string) error {
+// replay it, or how to resume from the checkpoint ckpt; it writes the
+// partial result res (when there is one) to dir, and the stack of a panic
+// to a file there (a bug report's attachment, not a terminal's reading).
+func runFailed(err error, res *experiments.Result, dir, ckpt, file string, seed uint64, args []string) error {
 	f := &failure{err: err}
 	var re *experiments.ReplicationError
 	var ie *experiments.InterruptedError
+	var we *experiments.WriteError
+	kept := func(what string) string {
+		if _, serr := os.Stat(ckpt); serr != nil {
+			return "the checkpoint " + ckpt + " is gone too (" + ioMessage(serr) + "): the run must start over"
+		}
+		return what + resumeCommand(args)
+	}
 	switch {
 	case errors.As(err, &re):
 		cmd := fmt.Sprintf("hbsim trace %s --point %d --replication %d", shellQuote(file), re.Point, re.Replication)
@@ -271,16 +360,18 @@ func runFailed(err error, res *experiments.Result, dir, file string, seed uint64
 			cmd += fmt.Sprintf(", after setting experiment.seed = %d in the file", seed)
 		}
 		f.notes = append(f.notes, "replay it with: "+cmd)
-		f.stack = re.Stack
+		if len(re.Stack) > 0 {
+			name := fmt.Sprintf("panic-point-%d-replication-%d.txt", re.Point, re.Replication)
+			if dir != "" && experiments.WriteFiles(dir, []experiments.File{{Name: name, Data: re.Stack}}) == nil {
+				f.notes = append(f.notes, "the panic's stack is in "+filepath.Join(dir, name)+" (attach it to a bug report)")
+			} else {
+				f.stack = re.Stack
+			}
+		}
 	case errors.As(err, &ie):
-		resume := []string{"hbsim"}
-		for _, a := range append([]string{"run"}, args...) {
-			resume = append(resume, shellQuote(a))
-		}
-		if !slices.Contains(args, "--resume") && !slices.Contains(args, "-resume") {
-			resume = append(resume, "--resume")
-		}
-		f.notes = append(f.notes, "the checkpoint keeps every finished replication; continue with: "+strings.Join(resume, " "))
+		f.notes = append(f.notes, kept("the checkpoint keeps every finished replication; continue with: "))
+	case errors.As(err, &we):
+		f.notes = append(f.notes, kept("the checkpoint keeps the replications written before the failure; once there is room, continue with: "))
 	}
 	if res != nil && dir != "" {
 		if err := writePartial(res, dir); err != nil {
@@ -291,6 +382,27 @@ func runFailed(err error, res *experiments.Result, dir, file string, seed uint64
 		}
 	}
 	return f
+}
+
+// ioMessage is an I/O error without the path that the message already shows.
+func ioMessage(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// resumeCommand is the command line of "hbsim run" args with --resume.
+func resumeCommand(args []string) string {
+	resume := []string{"hbsim"}
+	for _, a := range append([]string{"run"}, args...) {
+		resume = append(resume, shellQuote(a))
+	}
+	if !slices.Contains(args, "--resume") && !slices.Contains(args, "-resume") {
+		resume = append(resume, "--resume")
+	}
+	return strings.Join(resume, " ")
 }
 
 // failure is a failed run's error with follow-up lines for the user.

@@ -43,10 +43,18 @@
 //
 // # Guard rails
 //
-// Before running, "hbsim run" estimates the run's events, memory and
-// wall-clock time on this machine from a calibration of about 0.2 s, prints
-// the estimate (unless --quiet), and refuses runs estimated over --budget
-// (default 1h) unless --yes.
+// Before running, "hbsim run" estimates the run's memory, events and
+// wall-clock time: first from the file alone (sessions, tracker ring, sweep
+// points, outputs), then from a calibration of at most about 0.2 s on this
+// machine. It prints the estimate (unless --quiet) and refuses, with exit
+// status 2, the numbers and what to change: a run that needs more memory
+// than the machine has (physical or cgroup memory, GOMEMLIMIT, ulimit -v)
+// or more events than the engine holds; a run that needs more memory than
+// is available now, unless --yes; a run estimated over --budget (default
+// 1h), unless --yes. A run that goes ahead gets a soft memory limit (the
+// available memory, unless GOMEMLIMIT is set), so that the collector works
+// harder rather than let garbage exhaust the machine. trace, timeline,
+// recommend and rare make the same memory and engine checks.
 package main
 
 import (

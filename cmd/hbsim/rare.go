@@ -30,6 +30,9 @@ func cmdRare(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := guardResources(s, *workers); err != nil {
+		return err
+	}
 	dir := s.Output.Dir + "-rare"
 	if *out != "" {
 		dir = *out

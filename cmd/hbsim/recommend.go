@@ -77,6 +77,9 @@ func cmdRecommend(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if err := guardResources(s, *workers); err != nil {
+		return err
+	}
 	if seedSet(args) {
 		s.Seed = *seed
 	}

@@ -24,10 +24,15 @@ import (
 // binary re-executed with HBSIM_TEST_MAIN=1 is hbsim (see hbsimCommand).
 func TestMain(m *testing.M) {
 	if os.Getenv("HBSIM_TEST_MAIN") == "1" {
+		beforeMain()
 		main()
 	}
 	os.Exit(m.Run())
 }
+
+// beforeMain prepares the process that TestMain turns into hbsim (see
+// limitFileSize on Linux).
+var beforeMain = func() {}
 
 // runCLIContext is runCLI with a context.
 func runCLIContext(t *testing.T, ctx context.Context, args ...string) (stdout, stderr string, code int) {
@@ -211,6 +216,16 @@ func TestRunBadInputOneLine(t *testing.T) {
 		{"budget without unit", head, []string{"--out", "{out}", "--budget", "10"}, `run: invalid value "10" for flag -budget: want a duration with a unit, such as "90m" or "2h"`},
 		{"over budget", head, []string{"--out", "{out}", "--budget", "1ns"}, "run: {file}: over the budget of 1ns: 2 replications, ~"},
 		{"bad shard", head, []string{"--out", "{out}", "--shard", "3/3"}, `run: --shard: shard "3/3": want 0 <= I < N`},
+		{"oversized fleet", head + "clients = 100000000\n", nil, "run: {file}: needs ~"},
+		{"flooding arrival rate", head + "[[fault]]\nkind = \"outage\"\narrival = \"poisson\"\nevery = \"1ns\"\nduration = \"10s\"\n", nil,
+			"{file}:7: fault[0].every: a mean gap of 1ns is shorter than 1ms, the resolution of ZooKeeper's clocks: episodes this frequent are one continuous fault (for that, give one long duration)"},
+		{"never-ending episodes", head + "[[fault]]\nkind = \"outage\"\narrival = \"poisson\"\nevery = \"1ms\"\nduration = \"10s\"\n", nil,
+			"{file}:7: fault[0].every: a new episode every 1ms while each lasts 10s on average keeps 1e+04 of them in force at once"},
+		{"overflowing law", head + "[[fault]]\nkind = \"outage\"\nat = [\"10s\"]\nduration = { law = \"lognormal\", median = \"1s\", sigma = 1000 }\n", nil,
+			"{file}:7: fault[0].duration.sigma: lognormal law: sigma 1000 lets draws overflow to +Inf; with median 1s it must be below 59.08"},
+		{"sub-ms tick", head + "[server]\ntick_time = \"1ns\"\n", nil, "{file}:5: server.tick_time: must be at least 1ms, got 1ns: ZooKeeper counts it in whole milliseconds"},
+		{"nesting", head + "x = " + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + "\n", nil,
+			"{file}:4: syntax error: arrays or inline tables nested more than 32 deep"},
 		{"absurd size", "[experiment]\nreplications = 600000000\nhorizon = \"1m\"\n[client]\nsession_timeout = [\"10s\", \"20s\"]\n", nil,
 			"{file}:2: experiment.replications: 2 point(s) x 600000000 replication(s) = 1200000000 runs, more than 1000000000; shrink the sweep or the replications"},
 	}
@@ -261,7 +276,8 @@ func TestRunUnwritableDirectory(t *testing.T) {
 }
 
 // A failed replication is reported with the trace command that replays it,
-// and what completed is written as partial results.
+// the panic's stack goes to a file, and what completed is written as
+// partial results.
 func TestRunFailedReport(t *testing.T) {
 	s, err := experiments.Load(small)
 	require.NoError(t, err)
@@ -270,17 +286,20 @@ func TestRunFailedReport(t *testing.T) {
 	res.Partial = true
 	dir := t.TempDir()
 	re := &experiments.ReplicationError{Point: 2, Replication: 17, Seed: 99, Err: errors.New("panic: boom"), Stack: []byte("goroutine 7 [running]:\n")}
-	err = runFailed(re, res, dir, "my exp.toml", 7, []string{"my exp.toml", "--check"})
+	err = runFailed(re, res, dir, filepath.Join(dir, "checkpoint.hbsim"), "my exp.toml", 7, []string{"my exp.toml", "--check"})
 	assert.Equal(t, "experiments: point 2 replication 17 (seed 99): panic: boom\n"+
 		"hbsim: replay it with: hbsim trace 'my exp.toml' --point 2 --replication 17\n"+
-		"hbsim: wrote the partial results to "+filepath.Join(dir, "results.partial.csv")+" and "+filepath.Join(dir, "results.partial.json")+"\n"+
-		"goroutine 7 [running]:", err.Error())
+		"hbsim: the panic's stack is in "+filepath.Join(dir, "panic-point-2-replication-17.txt")+" (attach it to a bug report)\n"+
+		"hbsim: wrote the partial results to "+filepath.Join(dir, "results.partial.csv")+" and "+filepath.Join(dir, "results.partial.json"), err.Error())
 	require.ErrorIs(t, err, re)
-	assert.Equal(t, []string{"results.partial.csv", "results.partial.json"}, listDir(t, dir))
+	assert.Equal(t, []string{"panic-point-2-replication-17.txt", "results.partial.csv", "results.partial.json"}, listDir(t, dir))
+	assert.Equal(t, "goroutine 7 [running]:\n", readFile(t, filepath.Join(dir, "panic-point-2-replication-17.txt")))
 	assert.Contains(t, readFile(t, filepath.Join(dir, "results.partial.json")), `"partial": true`)
 
-	err = runFailed(re, nil, "", "exp.toml", 42, []string{"exp.toml", "--seed", "42"})
+	// Without a directory to write it to, the stack is printed.
+	err = runFailed(re, nil, "", "", "exp.toml", 42, []string{"exp.toml", "--seed", "42"})
 	assert.Contains(t, err.Error(), "replay it with: hbsim trace exp.toml --point 2 --replication 17, after setting experiment.seed = 42 in the file")
+	assert.True(t, strings.HasSuffix(err.Error(), "\ngoroutine 7 [running]:"), err.Error())
 
 	assert.False(t, isInputError(err), "a failed run exits 1, not 2")
 }
@@ -293,7 +312,8 @@ func TestRunWarningsAreCapped(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	file := filepath.Join(tmp, "clamped.toml")
-	require.NoError(t, os.WriteFile(file, []byte("[experiment]\nreplications = 1\nhorizon = \"1m\"\n[client]\nsession_timeout = ["+strings.Join(vals, ", ")+"]\n"), 0o644))
+	require.NoError(t, os.WriteFile(file, []byte("[experiment]\nreplications = 1\nhorizon = \"1m\"\n[client]\nsession_timeout = ["+strings.Join(vals, ", ")+"]\n"+
+		"[[fault]]\nkind = \"outage\"\nat = [\"10s\"]\nduration = \"1s\"\n"), 0o644))
 	stdout, errOut, code := runCLI(t, "run", file, "--out", filepath.Join(tmp, "out"), "--quiet")
 	require.Equal(t, 0, code, errOut)
 	assert.Equal(t, 11, strings.Count(errOut, "hbsim: warning: "), errOut)
@@ -308,4 +328,15 @@ func TestShortDur(t *testing.T) {
 		30 * time.Second: "30s", time.Nanosecond: "1ns", 2*time.Hour + time.Second: "2h0m1s", 0: "0s"} {
 		assert.Equal(t, want, shortDur(d), "%v", d)
 	}
+}
+
+// An output path given on the command line that cannot be written is bad
+// usage (exit 2), unlike a write that fails once a run is under way.
+func TestTimelineUnwritableOutputIsUsage(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "f")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	_, errOut, code := runCLI(t, "timeline", "seed-cable-unplug", "-o", filepath.Join(file, "x.png"))
+	assert.Equal(t, 2, code, errOut)
+	assert.Equal(t, "hbsim: experiments: writing "+file+": not a directory\n", errOut)
 }
