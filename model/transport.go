@@ -573,8 +573,13 @@ func (w *World) closeClientConn(ci int32) {
 		return
 	}
 	if cn.state == connSYN {
+		// The handshake never completed: a server that got the SYN holds
+		// the connection half-open in its kernel (SYN_RECV) until the
+		// client's reset or its SYN-ACK retries end it; the process never
+		// accepted it.
 		w.stopConnTimer(id, cn.synTimer)
 		cn.state = connFailed
+		cn.serverOpen = false
 		w.tryFree(id)
 		return
 	}

@@ -357,3 +357,24 @@ func TestReconnectAtNextSYN(t *testing.T) {
 		assert.Positive(t, newAttempt, syn.String())
 	}
 }
+
+// A connect attempt abandoned before its handshake completes leaves
+// nothing behind: with 5 s one way every attempt times out in SYN state,
+// and an hour of them reuses two connection records instead of keeping one
+// per attempt (the server's half-open entry is its kernel's, never an
+// accepted connection).
+func TestAbandonedConnectsAreFreed(t *testing.T) {
+	lat := Fixed(5 * time.Second)
+	w, err := NewWorld(Config{Seed: 1, Horizon: time.Hour, Clients: 1, Servers: 1, Network: NetworkConfig{Latency: &lat}}, Options{Check: true})
+	require.NoError(t, err)
+	_, err = w.Run()
+	require.NoError(t, err)
+	require.Greater(t, w.serials, int32(300), "the client kept trying")
+	live := 0
+	for id := 1; id < len(w.conns); id++ {
+		if w.conns[id].serial != 0 {
+			live++
+		}
+	}
+	assert.LessOrEqual(t, live, 2, "%d attempts, %d records still held", w.serials, live)
+}
