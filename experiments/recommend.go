@@ -630,29 +630,24 @@ func (r *recommender) config(c recCombo, t time.Duration, rep int) model.Config 
 	return cfg
 }
 
-// runBatch runs replications [st.reps, upTo) of every combo at st.timeout
-// and folds them in (combo, replication) order.
-func (r *recommender) runBatch(st *recState, upTo int) error {
-	from := st.reps
-	per := upTo - from
-	n := per * len(r.combos)
-	out := make([]repResult, n)
+// forEachJob runs fn(j) for every j in [0, n) on up to workers goroutines,
+// in any order; fn must write only its own j's results. Once ctx is done
+// it hands out no new job, waits for those running and returns ctx's error.
+func forEachJob(ctx context.Context, workers, n int, fn func(j int)) error {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(r.workers, n) {
+	for range min(workers, n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				c := r.combos[j/per]
-				rep := from + j%per
-				out[j] = runReplication(j, r.config(c, st.timeout, rep), c.index, rep, r.opts.Check)
+				fn(j)
 			}
 		}()
 	}
 	var cancelled error
 	for j := range n {
-		if err := r.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			cancelled = err
 			break
 		}
@@ -660,6 +655,21 @@ func (r *recommender) runBatch(st *recState, upTo int) error {
 	}
 	close(jobs)
 	wg.Wait()
+	return cancelled
+}
+
+// runBatch runs replications [st.reps, upTo) of every combo at st.timeout
+// and folds them in (combo, replication) order.
+func (r *recommender) runBatch(st *recState, upTo int) error {
+	from := st.reps
+	per := upTo - from
+	n := per * len(r.combos)
+	out := make([]repResult, n)
+	cancelled := forEachJob(r.ctx, r.workers, n, func(j int) {
+		c := r.combos[j/per]
+		rep := from + j%per
+		out[j] = runReplication(j, r.config(c, st.timeout, rep), c.index, rep, r.opts.Check)
+	})
 	if cancelled != nil {
 		return fmt.Errorf("experiments: recommend interrupted at T=%s: %w", fmtDur(st.timeout), cancelled)
 	}

@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"hbsim/model"
@@ -189,35 +188,17 @@ func (r *recommender) runRareBatch(st *recState, upTo int) error {
 	n := per * len(rr.combos)
 	expired := make([]bool, n)
 	errs := make([]error, n)
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range min(r.workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				ci, i := j/per, from+j%per
-				c, rc := r.combos[ci], &rr.combos[ci]
-				dr := rc.draws[i]
-				stats, err := model.Run(episodeConfig(r.config(c, st.timeout, 0), rc.f, dr), model.Options{Check: r.opts.Check})
-				if err != nil {
-					errs[j] = &ReplicationError{Point: c.index, Replication: i, Seed: dr.seed, Err: err}
-					continue
-				}
-				expired[j] = stats.ExpiredExposures > 0
-			}
-		}()
-	}
-	var cancelled error
-	for j := range n {
-		if err := r.ctx.Err(); err != nil {
-			cancelled = err
-			break
+	cancelled := forEachJob(r.ctx, r.workers, n, func(j int) {
+		ci, i := j/per, from+j%per
+		c, rc := r.combos[ci], &rr.combos[ci]
+		dr := rc.draws[i]
+		stats, err := model.Run(episodeConfig(r.config(c, st.timeout, 0), rc.f, dr), model.Options{Check: r.opts.Check})
+		if err != nil {
+			errs[j] = &ReplicationError{Point: c.index, Replication: i, Seed: dr.seed, Err: err}
+			return
 		}
-		jobs <- j
-	}
-	close(jobs)
-	wg.Wait()
+		expired[j] = stats.ExpiredExposures > 0
+	})
 	if cancelled != nil {
 		return fmt.Errorf("experiments: recommend interrupted at T=%s: %w", fmtDur(st.timeout), cancelled)
 	}
