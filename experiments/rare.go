@@ -7,7 +7,6 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"hbsim/clock"
@@ -281,26 +280,9 @@ func rarePoint(ctx context.Context, seed uint64, p Point, f model.Fault, rho flo
 
 func rareBatch(ctx context.Context, seed uint64, p Point, f model.Fault, a, tail float64, first, n int, opts RareOptions) ([]episodeResult, error) {
 	out := make([]episodeResult, n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = rareEpisode(seed, p, f, a, tail, first+i, opts.Check)
-			}
-		}()
-	}
-	var err error
-	for i := range n {
-		if err = ctx.Err(); err != nil {
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	err := forEachJob(ctx, opts.Workers, n, func(i int) {
+		out[i] = rareEpisode(seed, p, f, a, tail, first+i, opts.Check)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("experiments: rare-event run interrupted: %w", err)
 	}
