@@ -636,7 +636,7 @@ func (r *recommender) config(c recCombo, t time.Duration, rep int) model.Config 
 func forEachJob(ctx context.Context, workers, n int, fn func(j int)) error {
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range min(workers, n) {
+	for range max(1, min(workers, n)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
