@@ -552,6 +552,14 @@ func (r *recommender) judge(st *recState) {
 	st.cand.TimeoutS = st.timeout.Seconds()
 	st.cand.Replications = st.reps
 	st.cand.Metrics = ms
+	r.verdict(st)
+}
+
+// verdict judges st's candidate from its metrics: meets when the target
+// metric's upper bound is at or below the target, misses when its lower
+// bound is above, not shown otherwise; and whether its timeout needs the
+// server's maximum raised.
+func (r *recommender) verdict(st *recState) {
 	st.cand.BeyondServerMax = false
 	for _, c := range r.combos {
 		if st.timeout > c.cfg.Server.MaxSessionTimeout {

@@ -271,21 +271,7 @@ func (r *recommender) judgeRare(st *recState) {
 		{Name: MetricExpiryPerOutage, Unit: "probability", Estimate: p, Lower: pl, Upper: ph, Count: float64(expired), Trials: n, Method: MethodImportance},
 		{Name: MetricExpiryRate, Unit: "1/session-day", Estimate: rate, Lower: rl, Upper: rh, Count: float64(expired), Trials: n, Method: MethodImportance},
 	}
-	st.cand.BeyondServerMax = false
-	for _, c := range r.combos {
-		if st.timeout > c.cfg.Server.MaxSessionTimeout {
-			st.cand.BeyondServerMax = true
-		}
-	}
-	mt, _ := st.cand.Metric(r.opts.Target.Metric)
-	switch q := r.opts.Target.Value; {
-	case mt.Upper <= q:
-		st.cand.Verdict = VerdictMeets
-	case mt.Lower > q:
-		st.cand.Verdict = VerdictMisses
-	default:
-		st.cand.Verdict = VerdictNotShown
-	}
+	r.verdict(st)
 }
 
 // rareWarnings are where an episode contradicted what the rare-event
