@@ -69,15 +69,10 @@ func lawOf(k Kind, x []float64) law {
 // away from it.
 const bad = 1e300
 
-// minimise runs Nelder–Mead over log-parameters from each start and keeps
-// the best optimum, restarted once from itself (Nelder–Mead can stall).
-func minimise(k Kind, nll objective, starts [][]float64) ([]float64, float64, error) {
-	f := func(x []float64) float64 {
-		for _, v := range x {
-			if math.IsNaN(v) || math.Abs(v) > 300 {
-				return bad
-			}
-		}
+// atLogParams is nll as a function of the log-parameters x, with bad for
+// impossible parameters and zero likelihoods.
+func atLogParams(k Kind, nll objective) func(x []float64) float64 {
+	return func(x []float64) float64 {
 		l := lawOf(k, x)
 		if !l.valid() {
 			return bad
@@ -87,6 +82,20 @@ func minimise(k Kind, nll objective, starts [][]float64) ([]float64, float64, er
 			return bad
 		}
 		return v
+	}
+}
+
+// minimise runs Nelder–Mead over log-parameters from each start and keeps
+// the best optimum, restarted once from itself (Nelder–Mead can stall).
+func minimise(k Kind, nll objective, starts [][]float64) ([]float64, float64, error) {
+	at := atLogParams(k, nll)
+	f := func(x []float64) float64 {
+		for _, v := range x {
+			if math.IsNaN(v) || math.Abs(v) > 300 {
+				return bad // exp overflows
+			}
+		}
+		return at(x)
 	}
 	settings := &optimize.Settings{
 		Converger:       &optimize.FunctionConverge{Absolute: 1e-8, Relative: 1e-10, Iterations: 25},
@@ -358,17 +367,7 @@ var chi2Half = distuv.ChiSquared{K: 1}.Quantile(0.95) / 2
 // regula falsi; where a bound cannot be found it is NaN.
 func profileParams(k Kind, nll objective, x []float64, fmin float64, cov *mat.SymDense) []Param {
 	out := params(k, x, cov)
-	f := func(y []float64) float64 {
-		l := lawOf(k, y)
-		if !l.valid() {
-			return bad
-		}
-		v := nll(l)
-		if math.IsNaN(v) || v > bad {
-			return bad
-		}
-		return v
-	}
+	f := atLogParams(k, nll)
 	for j := range x {
 		step := 0.1
 		if cov != nil {
