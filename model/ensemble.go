@@ -110,15 +110,6 @@ func (w *World) currentLeader() int32 {
 // leader serves.
 func (w *World) Tracker() *Tracker { return w.servers[w.currentLeader()].tracker }
 
-// ServerRole returns server s's role and whether it serves clients.
-func (w *World) ServerRole(s int) (Role, bool) {
-	srv := &w.servers[s]
-	if !w.ensemble() {
-		return Leading, srv.up && srv.serving
-	}
-	return srv.role, srv.up && srv.serving
-}
-
 // traceState writes server s's role change.
 func (w *World) traceState(s int32, reason string) {
 	if w.tracer == nil {
@@ -722,7 +713,6 @@ func (w *World) accrueLeaderless(now clock.Time) {
 // dropped counts a client connection with a session that a server closed
 // or reset (crash, shutdown).
 func (w *World) dropped() {
-	w.stats.DroppedConnections++
 	if w.curEpisode >= 0 {
 		w.stats.ServerEpisodes[w.curEpisode].Dropped++
 	}

@@ -109,9 +109,8 @@ type Stats struct {
 
 	// ServerEpisodes has one entry per server-side fault episode (crash,
 	// pause, partition, rolling restart), in start order.
-	ServerEpisodes     []ServerEpisode
-	DroppedConnections int // client connections with a session that a server reset or closed
-	PeakConnectRate    int // the most ConnectRequests one server received within one second
+	ServerEpisodes  []ServerEpisode
+	PeakConnectRate int // the most ConnectRequests one server received within one second
 }
 
 // ServerEpisode is what one server-side fault episode cost: until the next
