@@ -201,9 +201,7 @@ duration = { law = "lognormal", median = "3s", sigma = 1.0 }
 
 	_, errOut, code = runCLI(t, "run", spec, "--out", out, "--workers", "2", "--resume", "--quiet")
 	require.Equal(t, 0, code, errOut)
-	for _, f := range []string{"results.csv", "results.json"} {
-		assert.Equal(t, readFile(t, filepath.Join(ref, f)), readFile(t, filepath.Join(out, f)), f)
-	}
+	sameResults(t, ref, out)
 	assert.Equal(t, listDir(t, ref), listDir(t, out), "no checkpoint and no partial results left")
 }
 

@@ -49,6 +49,15 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
+// sameResults asserts that directories want and got hold the same
+// results.csv and results.json, byte for byte.
+func sameResults(t *testing.T, want, got string) {
+	t.Helper()
+	for _, f := range []string{"results.csv", "results.json"} {
+		assert.Equal(t, readFile(t, filepath.Join(want, f)), readFile(t, filepath.Join(got, f)), f)
+	}
+}
+
 // listDir lists the names under dir, recursively, sorted.
 func listDir(t *testing.T, dir string) []string {
 	t.Helper()
@@ -166,9 +175,7 @@ func TestShardsMergeIntoTheUnshardedResult(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, stdout, "P(expiry|outage)")
 	assert.Equal(t, listDir(t, full), listDir(t, merged))
-	for _, f := range []string{"results.csv", "results.json"} {
-		assert.Equal(t, readFile(t, filepath.Join(full, f)), readFile(t, filepath.Join(merged, f)), f)
-	}
+	sameResults(t, full, merged)
 
 	// A shard of another seed is refused.
 	other := t.TempDir()

@@ -85,9 +85,7 @@ duration = { law = "exponential", mean = "8s" }
 
 	_, errOut, code = runCLI(t, "run", spec, "--out", out, "--quiet", "--workers", "2", "--resume")
 	require.Equal(t, 0, code, errOut)
-	for _, f := range []string{"results.csv", "results.json"} {
-		assert.Equal(t, readFile(t, filepath.Join(ref, f)), readFile(t, filepath.Join(out, f)), f)
-	}
+	sameResults(t, ref, out)
 	assert.Equal(t, listDir(t, ref), listDir(t, out), "no checkpoint and no partial results left")
 }
 
