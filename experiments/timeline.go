@@ -24,7 +24,6 @@ type Timeline struct {
 	Horizon     time.Duration
 	Timeout     time.Duration // negotiated session timeout T
 	Tick        time.Duration // the server's tick k
-	Leader      string        // the server holding the session tracker at the start ("server-0")
 	// Rounding is true when sessions expire at tick-bucket boundaries (the
 	// default) and false under the closed-form oracle's exact expiry.
 	Rounding bool
@@ -320,7 +319,7 @@ func BuildTimeline(cfg model.Config, lines []TraceLine, title, description strin
 		t: &Timeline{
 			Title: title, Description: description, Horizon: cfg.Horizon,
 			Timeout: cfg.Server.Negotiate(cfg.Client.SessionTimeout), Tick: cfg.Server.TickTime,
-			Rounding: !cfg.Server.NoBucketRounding, Leader: "server-" + strconv.Itoa(cfg.Leader),
+			Rounding: !cfg.Server.NoBucketRounding,
 		},
 		cfg:      cfg,
 		tracker:  "server-" + strconv.Itoa(cfg.Leader),

@@ -482,9 +482,8 @@ func (w *World) quorumReceive(m *qmsg) {
 		}
 	case qClose:
 		switch {
-		case srv.role == Following && srv.leader == m.from && srv.leaderGen == m.gen:
-			w.shutdown(s, "leader-closed")
-		case srv.role == Following && srv.leader == m.from && !srv.serving:
+		case srv.role == Following && srv.leader == m.from && (srv.leaderGen == m.gen || !srv.serving):
+			// Its leader's connection, or the one it is still syncing on.
 			w.shutdown(s, "leader-closed")
 		case w.fromLearner(s, m):
 			w.learnerLost(s, m.from, "closed")

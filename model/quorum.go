@@ -50,8 +50,7 @@ type qmsg struct {
 	n        Notification // qNotify
 	session  int64
 	zxid     int64
-	conn     int32  // qRevalidate*: the client connection (pinned while in flight)
-	connInc  uint32 // qRevalidate: the follower's incarnation holding conn
+	conn     int32 // qRevalidate*: the client connection (pinned while in flight)
 	ok       bool
 	create   bool
 	touches  []touchEntry // qAck
@@ -134,13 +133,12 @@ type qbatch struct {
 
 // onQuorumBatch hands every message of batch k to onQuorum.
 func (w *World) onQuorumBatch(k int32) {
-	b := &w.qbatches[k]
-	msgs := b.msgs
-	b.msgs = nil
-	for _, i := range msgs {
+	// Batch k takes no new message meanwhile: it is neither free nor open
+	// (every event opens its own).
+	for _, i := range w.qbatches[k].msgs {
 		w.onQuorum(i)
 	}
-	w.qbatches[k].msgs = msgs[:0]
+	w.qbatches[k].msgs = w.qbatches[k].msgs[:0]
 	w.qbfree = append(w.qbfree, k)
 }
 

@@ -249,7 +249,7 @@ func (w *World) serverRead(id int32, cn *connRec, x wire) {
 		case srv.role == Leading:
 			w.leaderConnect(cn.server, id, m.Session)
 		default:
-			w.quorumSend(cn.server, srv.leader, qmsg{kind: qRevalidate, conn: id, session: m.Session, connInc: srv.incarnation})
+			w.quorumSend(cn.server, srv.leader, qmsg{kind: qRevalidate, conn: id, session: m.Session})
 		}
 	case MsgPing, MsgRequest:
 		if cn.session == 0 || !srv.serving {
